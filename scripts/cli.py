@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The mip6kit command line."""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from mip6kit import __version__
+from mip6kit.vm import configcheck, pipeline
+from mip6kit.vm.cache import Lock, cache_root
+from mip6kit.vm.errors import Exit, MipError
+from mip6kit.vm.proc import Runner
+
+log = logging.getLogger("mip6kit")
+
+EPILOG = """\
+exit codes:
+  0  pass
+  1  test failure (or the baseline/patched matrix is not as expected)
+  2  usage error: bad option, config file, tree or missing host package
+  3  build failure (series does not apply, config dropped a symbol, make failed)
+  4  skip: nothing could be verified
+  5  boot failure or timeout (virtme-ng's 255: the guest died)
+  6  kernel crash: BUG/WARNING/Oops/panic on the guest console
+boot passes the guest command's own exit code through when the guest is sound.
+
+environment:
+  MIP6KIT_CACHE  cache for sources, scratch trees, builds, ccache and runs
+                 (default ~/.cache/mip6kit)
+"""
+
+
+def _tree_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("kernel tree")
+    x = g.add_mutually_exclusive_group()
+    x.add_argument("--base", choices=["6.12", "6.1"],
+                   help="Debian linux-source-X package as the tree (default 6.12)")
+    x.add_argument("--tree", type=Path, metavar="PATH",
+                   help="any kernel tree, git or plain; only read, never modified")
+    s = g.add_mutually_exclusive_group()
+    s.add_argument("--series", type=Path, metavar="DIR",
+                   help="series directory (default: patches/<major.minor of the tree>)")
+    s.add_argument("--no-series", action="store_true", help="build the unpatched tree only")
+    g.add_argument("-j", "--jobs", type=int, metavar="N", help="make -j (default: all cores)")
+    g.add_argument("--run-dir", type=Path, metavar="DIR",
+                   help="where logs and results go (default: $MIP6KIT_CACHE/runs/<stamp>)")
+
+
+def _guest_options(p: argparse.ArgumentParser, timeout: int) -> None:
+    g = p.add_argument_group("guest")
+    k = g.add_mutually_exclusive_group()
+    k.add_argument("--kvm", dest="kvm", action="store_true", default=None,
+                   help="use KVM without probing")
+    k.add_argument("--no-kvm", dest="kvm", action="store_false",
+                   help="use TCG (qemu emulation) without probing")
+    g.add_argument("--timeout", type=int, default=timeout, metavar="S",
+                   help=f"kill the guest after S seconds (default {timeout})")
+
+
+def cmd_run(args, runner: Runner) -> int:
+    job = pipeline.new_job(args, cache_root(), runner)
+    pytest_args = ["-k", args.k] if args.k else []
+    return pipeline.run(job, args.kvm, args.timeout, pytest_args, args.baseline_only)
+
+
+def cmd_build(args, runner: Runner) -> int:
+    job = pipeline.new_job(args, cache_root(), runner)
+    variant = "baseline" if args.baseline or not job.patches else "patched"
+    with Lock(job.workdir / "lock"):
+        image = pipeline.build_variant(job, variant)
+    print(image)
+    return Exit.PASS
+
+
+def cmd_boot(args, runner: Runner) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise MipError("boot needs a command: mip6kit boot [options] -- CMD [ARGS...]")
+    job = pipeline.new_job(args, cache_root(), runner)
+    variant = "baseline" if args.baseline or not job.patches else "patched"
+    with Lock(job.workdir / "lock"):
+        image = pipeline.build_variant(job, variant)
+        kvm = pipeline.decide_kvm(job, image, args.kvm)
+        res = pipeline.boot.boot(image, command, job.rundir / "boot", kvm=kvm,
+                                 timeout=args.timeout, dry_run=runner.dry_run)
+    return res.rc
+
+
+def cmd_config_check(args, runner: Runner) -> int:
+    report = configcheck.check(args.file)
+    sys.stdout.write(configcheck.render(report, args.file))
+    return Exit.PASS if configcheck.passed(report) else Exit.TEST_FAILURE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mip6kit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Apply the MIP6 series to a kernel tree, build it, boot it under "
+                    "virtme-ng and run the verifier inside.")
+    p.add_argument("--version", action="version", version=f"mip6kit {__version__}")
+    v = p.add_mutually_exclusive_group()
+    v.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    v.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the commands that would run, change nothing")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", required=True)
+
+    r = sub.add_parser("run", help="build baseline and patched kernels, verify both, "
+                       "print the matrix", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _tree_options(r)
+    _guest_options(r, 900)
+    r.add_argument("--baseline-only", action="store_true",
+                   help="build and verify the unpatched kernel only")
+    r.add_argument("-k", metavar="EXPR", help="pytest -k expression to select tests")
+    r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("build", help="build a kernel and print the bzImage path",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _tree_options(b)
+    b.add_argument("--baseline", action="store_true", help="without the series")
+    b.set_defaults(func=cmd_build)
+
+    bt = sub.add_parser("boot", help="run CMD as root in a guest; exit with its code",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _tree_options(bt)
+    _guest_options(bt, 300)
+    bt.add_argument("--baseline", action="store_true", help="boot the unpatched kernel")
+    bt.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    bt.set_defaults(func=cmd_boot)
+
+    c = sub.add_parser("config", help="kernel config checks")
+    csub = c.add_subparsers(dest="config_cmd", metavar="COMMAND", required=True)
+    cc = csub.add_parser("check", help="report MIP6-relevant symbols of a .config "
+                         "(exit 1 if a required one is missing, wrong or =m)")
+    cc.add_argument("file", type=Path, help="a .config, e.g. /boot/config-$(uname -r)")
+    cc.set_defaults(func=cmd_config_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="mip6kit: %(message)s", stream=sys.stderr)
+    logging.getLogger().handlers[0].setLevel(level)
+    logging.getLogger().setLevel(logging.DEBUG)
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if getattr(args, "timeout", None) is not None and args.timeout < 1:
+        parser.error("--timeout must be at least 1 second")
+    try:
+        return int(args.func(args, Runner(args.dry_run)))
+    except MipError as e:
+        log.error("%s", e)
+        return int(e.code)
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return 130

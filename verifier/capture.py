@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Capture IPv6 packets on an interface inside a namespace (AF_PACKET)."""
+
+import socket
+import time
+
+from .packets import Packet, parse_ipv6
+
+ETH_P_IPV6 = 0x86DD
+ETH_HLEN = 14
+
+
+class Capture:
+    """Open before sending; packets() drains what arrived."""
+
+    def __init__(self, ns, ifname: str):
+        self.sock = ns.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IPV6))
+        self.sock.bind((ifname, ETH_P_IPV6))
+
+    def packets(self, want, timeout: float = 2.0) -> list[Packet]:
+        """IPv6 packets for which want(pkt) is true, until timeout passes
+        without a match after the first one, or timeout overall."""
+        out: list[Packet] = []
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left if not out else min(left, 0.3))
+            try:
+                frame, meta = self.sock.recvfrom(65535)
+            except TimeoutError:
+                if out:
+                    break
+                continue
+            if meta[2] == socket.PACKET_OUTGOING:
+                continue
+            pkt = parse_ipv6(frame[ETH_HLEN:])
+            if pkt is not None and want(pkt):
+                out.append(pkt)
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

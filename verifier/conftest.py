@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Fixtures: a mobile node and a home agent, each in its own netns.
+
+  netns mn                                   netns ha
+  lo  HoA 2001:db8:1::10/128 (tests add it)  lo  HA  2001:db8:1::1/128
+  m0  CoA 2001:db8:a::10/64  <--- veth --->  h0      2001:db8:a::1/64
+
+Every namespace is removed when the test ends, pass or fail.
+"""
+
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+from .netns import IFA_F_NODAD, Namespace, unique_name, veth
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "patch(name): the test guards that patch: it must fail on the "
+        "unpatched kernel and pass with the series")
+
+
+@dataclass(frozen=True)
+class Topo:
+    mn: Namespace
+    ha: Namespace
+    mn_if: str = "m0"
+    ha_if: str = "h0"
+    hoa: str = "2001:db8:1::10"
+    coa: str = "2001:db8:a::10"
+    ha_link: str = "2001:db8:a::1"
+    ha_addr: str = "2001:db8:1::1"
+
+    def add_hoa(self, flags: int) -> None:
+        self.mn.add_addr("lo", self.hoa, 128, flags)
+
+
+@pytest.fixture
+def topo():
+    made: list[Namespace] = []
+    try:
+        mn = Namespace(unique_name("mn"))
+        made.append(mn)
+        ha = Namespace(unique_name("ha"))
+        made.append(ha)
+        t = Topo(mn, ha)
+        veth(mn, t.mn_if, ha, t.ha_if)
+        mn.add_addr(t.mn_if, t.coa, 64, IFA_F_NODAD)
+        ha.add_addr(t.ha_if, t.ha_link, 64, IFA_F_NODAD)
+        ha.add_addr("lo", t.ha_addr, 128, IFA_F_NODAD)
+        mn.ip("-6", "route", "add", "2001:db8:1::/64", "via", t.ha_link, "dev", t.mn_if)
+        ha.ip("-6", "route", "add", f"{t.hoa}/128", "via", t.coa, "dev", t.ha_if)
+        yield t
+    finally:
+        for ns in reversed(made):
+            ns.remove()
+
+
+@pytest.fixture
+def no_splat():
+    """Fail the test if the kernel logged a splat while it ran."""
+    before = _dmesg().count("\n")
+    yield
+    new = "\n".join(_dmesg().splitlines()[before:])
+    for marker in ("BUG:", "WARNING:", "Call Trace:", "Oops", "general protection"):
+        assert marker not in new, f"kernel splat during the test:\n{new}"
+
+
+def _dmesg() -> str:
+    return subprocess.run(["dmesg"], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Network namespaces, veth links and commands run inside them."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+
+from pyroute2 import IPRoute
+from pyroute2 import netns as pr_netns
+
+IFA_F_NODAD = 0x02
+IFA_F_DADFAILED = 0x08
+IFA_F_HOMEADDRESS = 0x10
+IFA_F_TENTATIVE = 0x40
+
+
+class Namespace:
+    """A named netns with an IPRoute handle; remove() undoes create()."""
+
+    def __init__(self, name: str):
+        self.name = name
+        pr_netns.create(name)
+        self.ipr = IPRoute(netns=name)
+        self.ipr.link("set", index=self.ipr.link_lookup(ifname="lo")[0], state="up")
+
+    def remove(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ipr.close()
+        pr_netns.remove(self.name)
+
+    def ifindex(self, ifname: str) -> int:
+        found = self.ipr.link_lookup(ifname=ifname)
+        if not found:
+            raise LookupError(f"{ifname} not found in netns {self.name}")
+        return found[0]
+
+    def socket(self, family: int, type_: int, proto: int = 0) -> socket.socket:
+        return pr_netns.create_socket(self.name, family, type_, proto)
+
+    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        """A command inside the namespace (ip netns exec)."""
+        res = subprocess.run(["ip", "netns", "exec", self.name, *argv],
+                             capture_output=True, text=True)
+        if check and res.returncode != 0:
+            raise RuntimeError(f"in netns {self.name}: {' '.join(argv)} failed "
+                               f"({res.returncode}): {res.stderr.strip()}")
+        return res
+
+    def ip(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        res = subprocess.run(["ip", "-n", self.name, *args], capture_output=True, text=True)
+        if check and res.returncode != 0:
+            raise RuntimeError(f"ip -n {self.name} {' '.join(args)}: {res.stderr.strip()}")
+        return res
+
+    def sysctl(self, key: str, value: str | int) -> None:
+        path = "/proc/sys/" + key.replace(".", "/")
+        self.run("sh", "-c", f"echo {value} > {path}")
+
+    def add_addr(self, ifname: str, addr: str, prefixlen: int, flags: int = 0) -> None:
+        self.ipr.addr("add", index=self.ifindex(ifname), address=addr,
+                      prefixlen=prefixlen, flags=flags)
+
+    def addr_flags(self, addr: str) -> int | None:
+        """IFA_FLAGS of an address as the kernel dumps it (None if absent)."""
+        for msg in self.ipr.get_addr(family=socket.AF_INET6):
+            if msg.get_attr("IFA_ADDRESS") == addr:
+                return msg.get_attr("IFA_FLAGS", msg["flags"])
+        return None
+
+    def wait_flags(self, addr: str, clear: int = 0, set_: int = 0,
+                   timeout: float = 10.0) -> int | None:
+        """Poll the dump until the flags in set_ are set and those in clear are not."""
+        deadline = time.monotonic() + timeout
+        flags = self.addr_flags(addr)
+        while time.monotonic() < deadline:
+            if flags is not None and not flags & clear and flags & set_ == set_:
+                break
+            time.sleep(0.1)
+            flags = self.addr_flags(addr)
+        return flags
+
+
+def veth(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:
+    """A veth pair with one end in each namespace, both up."""
+    subprocess.run(["ip", "link", "add", a_if, "netns", a.name, "type", "veth",
+                    "peer", "name", b_if, "netns", b.name], check=True,
+                   capture_output=True)
+    for ns, ifname in ((a, a_if), (b, b_if)):
+        ns.ipr.link("set", index=ns.ifindex(ifname), state="up")
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"

@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""IPv6 packet dissection and an independent upper-layer checksum oracle.
+
+Written from RFC 8200 (section 8.1, pseudo-header) and RFC 6275 (sections
+6.3 and 6.4): with a Home Address option the pseudo-header source is the
+home address; with a type 2 routing header the destination is the final
+one (the home address in the RH2).  scapy's in6_chksum only looks for a HAO
+when it is the sole option of its header, so it is not used as the oracle.
+"""
+
+import ipaddress
+import struct
+from dataclasses import dataclass, field
+
+NH_HOPOPTS, NH_ROUTING, NH_DSTOPTS = 0, 43, 60
+NH_TCP, NH_UDP, NH_ICMPV6, NH_MH = 6, 17, 58, 135
+OPT_PAD1, OPT_PADN, OPT_HAO = 0, 1, 201
+CSUM_OFFSET = {NH_UDP: 6, NH_ICMPV6: 2, NH_MH: 4, NH_TCP: 16}
+
+
+def addr(raw: bytes) -> str:
+    return str(ipaddress.IPv6Address(raw))
+
+
+@dataclass
+class Packet:
+    src: bytes
+    dst: bytes
+    ext: list[tuple[int, bytes]] = field(default_factory=list)  # (header type, bytes)
+    proto: int = 0
+    payload: bytes = b""
+
+    def dstopts(self) -> list[bytes]:
+        return [b for t, b in self.ext if t == NH_DSTOPTS]
+
+    def rh2_home(self) -> bytes | None:
+        for t, b in self.ext:
+            if t == NH_ROUTING and len(b) >= 24 and b[2] == 2:
+                return b[8:24]
+        return None
+
+
+def parse_ipv6(frame: bytes) -> Packet | None:
+    """An IPv6 packet (no link header); None if it is not one or is cut short."""
+    if len(frame) < 40 or frame[0] >> 4 != 6:
+        return None
+    plen = struct.unpack_from("!H", frame, 4)[0]
+    nh = frame[6]
+    pkt = Packet(frame[8:24], frame[24:40])
+    data = frame[40:40 + plen]
+    off = 0
+    while nh in (NH_HOPOPTS, NH_ROUTING, NH_DSTOPTS):
+        if off + 2 > len(data):
+            return None
+        hlen = (data[off + 1] + 1) * 8
+        if off + hlen > len(data):
+            return None
+        pkt.ext.append((nh, data[off:off + hlen]))
+        nh = data[off]
+        off += hlen
+    pkt.proto = nh
+    pkt.payload = data[off:]
+    return pkt
+
+
+def tlvs(opthdr: bytes) -> list[tuple[int, bytes]] | None:
+    """The options of a HBH/destination options header; None if malformed."""
+    out = []
+    off = 2
+    while off < len(opthdr):
+        t = opthdr[off]
+        if t == OPT_PAD1:
+            out.append((t, b""))
+            off += 1
+            continue
+        if off + 2 > len(opthdr) or off + 2 + opthdr[off + 1] > len(opthdr):
+            return None
+        n = opthdr[off + 1]
+        out.append((t, opthdr[off + 2:off + 2 + n]))
+        off += 2 + n
+    return out
+
+
+def home_address(pkt: Packet) -> bytes | None:
+    """The HoA of the packet's single well-formed HAO, else None."""
+    found = []
+    for hdr in pkt.dstopts():
+        opts = tlvs(hdr)
+        if opts is None:
+            return None
+        found += [v for t, v in opts if t == OPT_HAO]
+    if len(found) != 1 or len(found[0]) != 16:
+        return None
+    return found[0]
+
+
+def ones_complement_sum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def pseudo_header_sum_ok(pkt: Packet, src: bytes, dst: bytes) -> bool:
+    """Does the upper-layer checksum verify with this pseudo-header?"""
+    ph = src + dst + struct.pack("!I3xB", len(pkt.payload), pkt.proto)
+    return ones_complement_sum(ph + pkt.payload) == 0xFFFF
+
+
+def checksum_source(pkt: Packet) -> bytes | None:
+    """Which source address the sender summed over: HoA, packet source, or
+    None when neither verifies (RFC 6275 6.3 wants the HoA when a HAO is present)."""
+    dst = pkt.rh2_home() or pkt.dst
+    hoa = home_address(pkt)
+    if hoa is not None and pseudo_header_sum_ok(pkt, hoa, dst):
+        return hoa
+    if pseudo_header_sum_ok(pkt, pkt.src, dst):
+        return pkt.src
+    return None
+
+
+def hao_option(hoa: str, pad_before: bytes = b"\x01\x02\x00\x00") -> bytes:
+    """A destination options header carrying a HAO at the RFC 6275 6.3 alignment
+    (8n+6): PadN(2) then the option; the next-header byte is left 0."""
+    body = pad_before + bytes([OPT_HAO, 16]) + ipaddress.IPv6Address(hoa).packed
+    return dstopts_header(body)
+
+
+def dstopts_header(body: bytes, hdrlen: int | None = None) -> bytes:
+    """A destination options header around raw option bytes, padded to 8n."""
+    total = 2 + len(body)
+    pad = (-total) % 8
+    if pad == 1:
+        body += b"\x00"
+    elif pad:
+        body += bytes([OPT_PADN, pad - 2]) + b"\0" * (pad - 2)
+    if hdrlen is None:
+        hdrlen = (2 + len(body)) // 8 - 1
+    return bytes([0, hdrlen]) + body

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Boot a built kernel under virtme-ng, run one command, never hang."""
+
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Exit, MipError
+
+log = logging.getLogger(__name__)
+
+VNG_DIED = 255  # virtme-ng's code when the guest ended without the command's status
+CRASH_PATTERNS = re.compile(r"BUG:|WARNING:|Call Trace:|Kernel panic|Oops:|general protection")
+KVM_PROBE_TIMEOUT = 60
+
+
+@dataclass
+class BootResult:
+    rc: int
+    console: Path
+    stdout: Path
+    seconds: float
+
+
+def _vng() -> str:
+    exe = Path(sys.executable).with_name("vng")
+    if exe.exists():
+        return str(exe)
+    found = shutil.which("vng")
+    if not found:
+        raise MipError("vng (virtme-ng) not found; run scripts/setup.sh")
+    return found
+
+
+def _vng_env() -> dict:
+    """vng runs virtme-run through PATH: put our environment's bin first."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}"
+    return env
+
+
+def vng_argv(image: Path, command: list[str], kvm: bool, rwdirs: list[Path],
+             memory: str = "1G") -> list[str]:
+    argv = [_vng(), "--run", str(image), "--verbose", "--cpus", "1", "--memory", memory,
+            "--cwd", "/"]
+    if not kvm:
+        argv.append("--disable-kvm")
+    for d in rwdirs:
+        argv.append(f"--rwdir={d}")
+    argv += ["--exec", shlex.join(command)]
+    return argv
+
+
+def _pump(stream, sinks) -> None:
+    for line in iter(stream.readline, b""):
+        for sink in sinks:
+            sink.write(line)
+            sink.flush()
+
+
+def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: float,
+         echo: bool = True, rwdirs: list[Path] | None = None, dry_run: bool = False,
+         tag: str = "") -> BootResult:
+    """Run command in a guest; stdout is echoed live, the console goes to a file.
+
+    Raises MipError(BOOT_FAILURE) on timeout or when the guest died, and
+    MipError(KERNEL_CRASH) when the console shows a kernel splat.
+    """
+    if not image.is_file() and not dry_run:
+        raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
+                       Exit.BOOT_FAILURE)
+    rwdirs = [outdir, *(rwdirs or [])]
+    argv = vng_argv(image, command, kvm, rwdirs)
+    if dry_run:
+        print(shlex.join(argv))
+        return BootResult(0, outdir / "console.log", outdir / "guest-stdout.log", 0.0)
+    outdir.mkdir(parents=True, exist_ok=True)
+    console = outdir / f"console{tag}.log"
+    stdout_log = outdir / f"guest-stdout{tag}.log"
+    log.info("booting %s under %s (timeout %ds)", image, "KVM" if kvm else "TCG", timeout)
+    log.debug("run: %s", shlex.join(argv))
+    start = time.monotonic()
+    with open(console, "wb") as con, open(stdout_log, "wb") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=con, start_new_session=True, env=_vng_env())
+        sinks = [out] + ([sys.stdout.buffer] if echo else [])
+        pump = threading.Thread(target=_pump, args=(proc.stdout, sinks), daemon=True)
+        pump.start()
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            pump.join(5)
+            _raise_if_crashed(console, outdir)
+            raise MipError(f"guest timed out after {timeout:.0f} s and was killed; "
+                           f"console kept in {console}", Exit.BOOT_FAILURE) from None
+        pump.join(10)
+    seconds = time.monotonic() - start
+    log.info("guest exited %d after %.1f s", rc, seconds)
+    _raise_if_crashed(console, outdir)
+    if rc == VNG_DIED:
+        raise MipError(f"guest died before the command returned (virtme-ng exit 255); "
+                       f"console kept in {console}. If the console is empty, check that "
+                       "the host has the udev package (scripts/setup.sh)", Exit.BOOT_FAILURE)
+    return BootResult(rc, console, stdout_log, seconds)
+
+
+def crash_excerpt(text: str, context: int = 40) -> str | None:
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if CRASH_PATTERNS.search(line):
+            return "\n".join(lines[max(0, i - 5): i + context])
+    return None
+
+
+def _raise_if_crashed(console: Path, outdir: Path) -> None:
+    excerpt = crash_excerpt(console.read_text(errors="replace"))
+    if excerpt is None:
+        return
+    trace = outdir / "crash.txt"
+    trace.write_text(excerpt + "\n")
+    first = excerpt.splitlines()[5] if len(excerpt.splitlines()) > 5 else excerpt
+    raise MipError(f"kernel crash on the guest console: {first.strip()}\n"
+                   f"trace kept in {trace}, full console in {console}", Exit.KERNEL_CRASH)
+
+
+def _host_signature() -> str:
+    qemu = shutil.which("qemu-system-x86_64") or "none"
+    return f"{os.uname().release} {qemu} {int(Path(qemu).stat().st_mtime) if qemu != 'none' else 0}"
+
+
+def kvm_usable(image: Path, cache: Path, probe_dir: Path) -> bool:
+    """Whether a KVM guest boots here; probed once per host and cached.
+
+    /dev/kvm can exist while a KVM guest hangs at "Decompressing Linux...",
+    so the probe boots the real kernel with a short timeout.
+    """
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        log.info("no usable /dev/kvm: using TCG")
+        return False
+    record = cache / "kvm-probe.json"
+    sig = _host_signature()
+    try:
+        saved = json.loads(record.read_text())
+        if saved.get("host") == sig:
+            log.info("KVM %s on this host (cached probe, %s; delete it to probe again)",
+                     "works" if saved["usable"] else "hangs", record)
+            return bool(saved["usable"])
+    except (OSError, ValueError, KeyError):
+        pass
+    log.info("probing KVM with a %d s boot (once per host)", KVM_PROBE_TIMEOUT)
+    try:
+        res = boot(image, ["true"], probe_dir, kvm=True, timeout=KVM_PROBE_TIMEOUT,
+                   echo=False, tag="-kvm-probe")
+        usable = res.rc == 0
+    except MipError as e:
+        log.info("KVM probe failed (%s): falling back to TCG", str(e).splitlines()[0])
+        usable = False
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"host": sig, "usable": usable}) + "\n")
+    return usable

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The cache directory: extracted sources, scratch trees, builds, ccache, runs.
+
+Layout under $MIP6KIT_CACHE (default ~/.cache/mip6kit):
+  sources/linux-source-6.12/     Debian's tarball, extracted once
+  work/<tree-key>/src/           scratch copy that the series is applied to
+  work/<tree-key>/build-<variant>-<config-hash>/   out-of-tree build (O=)
+  work/<tree-key>/lock           held while a run uses that scratch copy
+  ccache/                        CCACHE_DIR
+  runs/<stamp>-<tree>/           one directory per run (logs and results)
+"""
+
+import errno
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+
+from .errors import MipError
+
+
+def cache_root() -> Path:
+    env = os.environ.get("MIP6KIT_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg).expanduser().resolve() / "mip6kit"
+
+
+def short_hash(data: bytes | str, n: int = 8) -> str:
+    if isinstance(data, str):
+        data = data.encode()
+    return hashlib.sha256(data).hexdigest()[:n]
+
+
+def tree_key(path: Path) -> str:
+    real = path.resolve()
+    return f"{real.name}-{short_hash(str(real))}"
+
+
+class Lock:
+    """An exclusive flock on a file; a second mip6kit on the same tree fails fast."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(self.fd)
+            self.fd = None
+            if e.errno in (errno.EAGAIN, errno.EACCES):
+                raise MipError(f"another mip6kit run holds {self.path}; wait for it, "
+                               "or set MIP6KIT_CACHE to a different directory") from e
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None

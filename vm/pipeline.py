@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The whole job: tree -> scratch copy -> series -> config -> build -> boot -> verify."""
+
+import logging
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mip6kit import project_root
+
+from . import boot, build, matrix, tree
+from .cache import Lock, short_hash, tree_key
+from .errors import Exit, MipError
+from .proc import Runner
+
+log = logging.getLogger(__name__)
+
+FRAGMENT = Path("tools/testing/selftests/net/mip6/config")
+VARIANTS = ("baseline", "patched")
+
+
+@dataclass
+class Job:
+    cache: Path
+    runner: Runner
+    tree: tree.KernelTree
+    patches: list[Path]
+    series_dir: Path | None
+    jobs: int
+    rundir: Path
+
+    @property
+    def workdir(self) -> Path:
+        return self.cache / "work" / tree_key(self.tree.origin)
+
+    @property
+    def src(self) -> Path:
+        return self.workdir / "src"
+
+    def patch_names(self) -> list[str]:
+        return [slug(p) for p in self.patches]
+
+
+def slug(patch: Path) -> str:
+    """0001-ipv6-raw-foo.patch -> ipv6-raw-foo: the name test markers use."""
+    stem = patch.name.removesuffix(".patch")
+    head, _, rest = stem.partition("-")
+    return rest if head.isdigit() and rest else stem
+
+
+def new_job(args, cache: Path, runner: Runner) -> Job:
+    kt = tree.resolve(args.base, args.tree, cache, runner)
+    series_dir = None
+    patches: list[Path] = []
+    if not getattr(args, "no_series", False):
+        series_dir = args.series or project_root() / "patches" / kt.series_name
+        if args.series is None and not (series_dir / "series").is_file():
+            log.warning("no series for %s in %s: testing the baseline only", kt.version,
+                        series_dir)
+            series_dir = None
+        else:
+            patches = tree.read_series(series_dir)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    rundir = (args.run_dir or cache / "runs" / f"{stamp}-{kt.label}").resolve()
+    if not runner.dry_run:
+        rundir.mkdir(parents=True, exist_ok=True)
+        latest = cache / "runs" / "latest"
+        if args.run_dir is None:
+            latest.unlink(missing_ok=True)
+            latest.symlink_to(rundir)
+        _add_file_log(rundir / "run.log")
+    log.info("tree %s (Linux %s), series %s, run directory %s", kt.origin, kt.version,
+             series_dir or "none", rundir)
+    return Job(cache, runner, kt, patches, series_dir, args.jobs or os.cpu_count() or 1,
+               rundir)
+
+
+def _add_file_log(path: Path) -> None:
+    handler = logging.FileHandler(path)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
+def build_variant(job: Job, variant: str) -> Path:
+    """Sync the scratch copy, apply the series for 'patched', build; returns bzImage.
+
+    Call with the work dir lock held.
+    """
+    patches = job.patches if variant == "patched" else []
+    outdir = job.rundir / variant
+    tree.sync_scratch(job.tree, job.src, project_root() / "kernel-src-overlay", job.runner)
+    tree.apply_series(job.src, patches, job.runner)
+    fragment = job.src / FRAGMENT
+    cfg = short_hash(fragment.read_bytes()) if fragment.exists() else "dryrun"
+    builddir = job.workdir / f"build-{tree.series_id(patches)}-{cfg}"
+    seeds = sorted(job.workdir.glob(f"build-baseline-{cfg}")) + sorted(
+        job.workdir.glob(f"build-*-{cfg}"))
+    image = build.build(job.src, builddir, fragment, outdir / "build.log", job.runner,
+                        job.cache, job.jobs, seeds)
+    if not job.runner.dry_run:
+        shutil.copy(builddir / ".config", outdir / "config")
+    return image
+
+
+def verifier_command(outdir: Path, pytest_args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "mip6kit.verifier.guest", str(outdir), *pytest_args]
+
+
+def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
+    if kvm is not None or job.runner.dry_run:
+        return bool(kvm)
+    return boot.kvm_usable(image, job.cache, job.rundir)
+
+
+def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
+        baseline_only: bool) -> Exit:
+    variants = ["baseline"] if baseline_only or not job.patches else list(VARIANTS)
+    results = {}
+    with Lock(job.workdir / "lock"):
+        for variant in variants:
+            image = build_variant(job, variant)
+            use_kvm = decide_kvm(job, image, kvm)
+            outdir = job.rundir / variant
+            log.info("verifying %s kernel (KTAP follows)", variant)
+            res = boot.boot(image, verifier_command(outdir, pytest_args), outdir, kvm=use_kvm,
+                            timeout=timeout, dry_run=job.runner.dry_run)
+            if job.runner.dry_run:
+                continue
+            if res.rc not in (0, 1):
+                raise MipError(f"verifier exited {res.rc} in the {variant} guest (pytest "
+                               f"usage or internal error); see {res.stdout}", Exit.TEST_FAILURE)
+            results[variant] = matrix.load(outdir / "results.json")
+    if job.runner.dry_run:
+        return Exit.PASS
+    rows = matrix.judge(results, job.patch_names() if len(variants) > 1 else [])
+    table = matrix.render(rows)
+    (job.rundir / "matrix.txt").write_text(table)
+    sys.stdout.write(table)
+    sys.stdout.flush()
+    log.info("results in %s", job.rundir)
+    return Exit.PASS if all(r.ok for r in rows) else Exit.TEST_FAILURE

@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Kernel trees: Debian's source packages, users' trees, and scratch copies.
+
+A user's tree is only ever read.  The series is applied to a scratch copy in
+the cache, kept in sync with rsync so that rebuilds stay incremental.
+"""
+
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Exit, MipError
+from .proc import Runner
+
+log = logging.getLogger(__name__)
+
+DEBIAN_BASES = {"6.12": "linux-source-6.12", "6.1": "linux-source-6.1"}
+
+# In-tree build state that makes kbuild refuse an O= build; never copied.
+_EXCLUDES = ["/.git", "/.config", "/include/config/", "/include/generated/",
+             "/arch/*/include/generated/"]
+
+
+@dataclass(frozen=True)
+class KernelTree:
+    origin: Path  # never modified
+    label: str  # "6.12" for a Debian base, else the directory name
+    version: str  # from the Makefile, e.g. 6.12.117
+
+    @property
+    def series_name(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+
+def kernel_version(tree: Path) -> str:
+    try:
+        text = (tree / "Makefile").read_text(errors="replace")
+    except OSError as e:
+        raise MipError(f"{tree} is not a kernel tree: cannot read its Makefile "
+                       f"({e.strerror})") from e
+    fields = dict(re.findall(r"^(VERSION|PATCHLEVEL|SUBLEVEL)\s*=\s*(\d+)\s*$", text, re.M))
+    if "VERSION" not in fields or not (tree / "net/ipv6/raw.c").is_file():
+        raise MipError(f"{tree} is not a kernel tree (no VERSION in its Makefile or "
+                       "no net/ipv6/raw.c); pass the top directory of a Linux source tree")
+    return ".".join(fields.get(k, "0") for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL"))
+
+
+def debian_source(base: str, cache: Path, runner: Runner) -> Path:
+    """Extract /usr/src/linux-source-X.Y.tar.xz once into the cache."""
+    pkg = DEBIAN_BASES.get(base)
+    if pkg is None:
+        raise MipError(f"unknown base {base!r}; choose one of {', '.join(DEBIAN_BASES)} "
+                       "or pass --tree PATH")
+    tarball = Path("/usr/src") / f"{pkg}.tar.xz"
+    if not tarball.is_file():
+        raise MipError(f"{tarball} not found; install it with 'apt-get install {pkg}' "
+                       "(scripts/setup.sh does this)")
+    st = tarball.stat()
+    stamp_text = f"{tarball} {st.st_size} {int(st.st_mtime)}\n"
+    dest = cache / "sources" / pkg
+    stamp = dest / ".mip6kit-source"
+    if stamp.is_file() and stamp.read_text() == stamp_text:
+        return dest
+    tmp = cache / "sources" / f".tmp-{pkg}-{os.getpid()}"
+    log.info("extracting %s into %s (once; about a minute)", tarball, dest)
+    if not runner.dry_run:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    runner.run(["tar", "-C", str(tmp), "-xf", str(tarball)])
+    if runner.dry_run:
+        return dest
+    if not (tmp / pkg / "Makefile").is_file():
+        raise MipError(f"{tarball} did not contain {pkg}/Makefile; reinstall {pkg}")
+    (tmp / pkg / ".mip6kit-source").write_text(stamp_text)
+    if dest.exists():
+        shutil.rmtree(dest)
+    (tmp / pkg).rename(dest)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def resolve(base: str | None, tree: Path | None, cache: Path, runner: Runner) -> KernelTree:
+    if tree is not None:
+        origin = tree.expanduser().resolve()
+        if not origin.is_dir():
+            raise MipError(f"--tree {tree}: no such directory")
+        if origin == cache or cache.is_relative_to(origin) or origin.is_relative_to(cache):
+            raise MipError(f"--tree {origin} overlaps the cache {cache}; copying it into "
+                           "itself is not safe: set MIP6KIT_CACHE elsewhere")
+        return KernelTree(origin, origin.name, kernel_version(origin))
+    base = base or "6.12"
+    origin = debian_source(base, cache, runner)
+    version = kernel_version(origin) if origin.exists() else base
+    return KernelTree(origin, base, version)
+
+
+def _touch(root: Path, rel_paths: list[str]) -> None:
+    now = time.time()
+    for rel in rel_paths:
+        p = root / rel
+        if p.is_file():
+            os.utime(p, (now, now))
+
+
+def sync_scratch(tree: KernelTree, src: Path, overlay: Path, runner: Runner) -> None:
+    """Make src an exact copy of the tree plus the overlay.
+
+    Files that rsync rewrites get the current time, so that make rebuilds
+    what a previous run had patched even though rsync restores old mtimes.
+    """
+    src.mkdir(parents=True, exist_ok=True)
+    argv = ["rsync", "-a", "--delete", "--itemize-changes"]
+    argv += [f"--exclude={e}" for e in _EXCLUDES]
+    argv += [f"{tree.origin}/", f"{src}/"]
+    log.info("syncing scratch copy %s from %s", src, tree.origin)
+    res = runner.run(argv, capture=True)
+    changed = [line.split(" ", 1)[1] for line in res.stdout.splitlines()
+               if line[:2] in (">f", "cf") and " " in line]
+    if changed and not runner.dry_run:
+        log.debug("%d files changed since the last sync", len(changed))
+        _touch(src, changed)
+    runner.run(["rsync", "-a", f"{overlay}/", f"{src}/"], capture=True)
+
+
+def read_series(series_dir: Path) -> list[Path]:
+    """Patch files named by series_dir/series, in order (quilt format)."""
+    series = series_dir / "series"
+    if not series.is_file():
+        raise MipError(f"{series} not found: a series directory holds a 'series' file "
+                       "naming its patches in order")
+    patches = []
+    for n, line in enumerate(series.read_text().splitlines(), 1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        p = series_dir / name.split()[0]
+        if not p.is_file():
+            raise MipError(f"{series}:{n}: patch {p.name} does not exist")
+        patches.append(p)
+    return patches
+
+
+def series_id(patches: list[Path]) -> str:
+    from .cache import short_hash
+
+    if not patches:
+        return "baseline"
+    return "series-" + short_hash(b"".join(p.read_bytes() for p in patches))
+
+
+def apply_series(src: Path, patches: list[Path], runner: Runner) -> None:
+    for p in patches:
+        log.info("applying %s", p.name)
+        res = runner.run(["patch", "-p1", "-N", "--batch", "--no-backup-if-mismatch",
+                          "--reject-file=-", "-d", str(src), "-i", str(p)],
+                         capture=True, check=False)
+        if res.returncode != 0:
+            raise MipError(f"{p.name} does not apply to the scratch copy {src}:\n"
+                           f"{res.stdout.strip()}\n{res.stderr.strip()}\n"
+                           "rebase the series onto this tree, or choose another --series",
+                           Exit.BUILD_FAILURE)
