@@ -20,8 +20,8 @@ class ResultsRecorder:
     def __init__(self):
         self.results: dict[str, dict] = {}
 
-    def pytest_collection_modifyitems(self, items):
-        for item in items:
+    def pytest_collection_finish(self, session):
+        for item in session.items:
             patches = [m.args[0] for m in item.iter_markers("patch")]
             self.results[item.nodeid] = {"outcome": "error", "patches": patches}
 

@@ -36,6 +36,9 @@ class Namespace:
             raise LookupError(f"{ifname} not found in netns {self.name}")
         return found[0]
 
+    def mac(self, ifname: str) -> str:
+        return self.ipr.get_links(self.ifindex(ifname))[0].get_attr("IFLA_ADDRESS")
+
     def socket(self, family: int, type_: int, proto: int = 0) -> socket.socket:
         return pr_netns.create_socket(self.name, family, type_, proto)
 

@@ -14,7 +14,7 @@ DUP = "2001:db8:a::99"
 
 def _fast_dad(ns, ifname):
     ns.sysctl(f"net.ipv6.conf.{ifname}.dad_transmits", 1)
-    ns.sysctl(f"net.ipv6.conf.{ifname}.retrans_time_ms", 200)
+    ns.sysctl(f"net.ipv6.neigh.{ifname}.retrans_time_ms", 200)
 
 
 def test_nodad_usable_at_once(topo):

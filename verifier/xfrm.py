@@ -6,8 +6,8 @@ user of these messages, so the verifier uses it.
 """
 
 
-def accept_ro(ns, ro_proto: str, upper: str) -> None:
-    """Accept any HAO or RH2 (ro_proto "hao" or "route2") for an upper protocol.
+def accept_ro(ns, ro_proto: str, *uppers: str) -> None:
+    """Accept any HAO or RH2 (ro_proto "hao" or "route2") for upper protocols.
 
     A wildrecv state with :: addresses matches every packet (the old mip6d
     set-up for a CN/HA), and an inbound policy whose template is the RO
@@ -15,8 +15,9 @@ def accept_ro(ns, ro_proto: str, upper: str) -> None:
     """
     ns.ip("xfrm", "state", "add", "src", "::", "dst", "::", "proto", ro_proto, "spi", "0",
           "mode", "ro", "coa", "::", "flag", "wildrecv")
-    ns.ip("xfrm", "policy", "add", "dir", "in", "src", "::/0", "dst", "::/0", "proto", upper,
-          "tmpl", "proto", ro_proto, "mode", "ro", "level", "use")
+    for upper in uppers:
+        ns.ip("xfrm", "policy", "add", "dir", "in", "src", "::/0", "dst", "::/0",
+              "proto", upper, "tmpl", "proto", ro_proto, "mode", "ro", "level", "use")
 
 
 def hao_output(ns, ha: str, hoa: str, coa: str, upper: str) -> None:

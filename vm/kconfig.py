@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Exit, MipError
+from .errors import MipError
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Upper-layer checksums when the sender passes a Home Address option.
+
+RFC 6275 section 6.3 (and 6.1.1 for the Mobility Header): a packet with a
+HAO is summed over the home address.  The mobile node sends from its CoA
+(IPV6_PKTINFO on m0) with HAO(HoA) as IPV6_DSTOPTS, as mip6d does for MCoA
+(RFC 5648).  Two oracles the kernel under test did not write:
+  (a) the HA namespace is a receiving MIP6 kernel: it swaps CoA and HoA and
+      delivers only if the sum over the HoA is right;
+  (b) the bytes captured on the HA's link, summed by verifier.packets.
+"""
+
+import socket
+import struct
+from dataclasses import dataclass
+
+import pytest
+from scapy.layers.inet6 import MIP6MH_BU as BU
+
+from . import features
+from .capture import Capture
+from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
+from .packets import (
+    NH_ICMPV6,
+    NH_MH,
+    NH_UDP,
+    addr,
+    checksum_source,
+    dstopts_header,
+    hao_option,
+    home_address,
+)
+from .xfrm import accept_ro, hao_output
+
+RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
+UDP_PATCH = "ipv6-udp-use-the-home-address-for-the-checksum"
+UDP_PORT = 7002
+BU_SEQ = 4242
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One upper-layer protocol: how to send it and how the HA receives it."""
+
+    proto: int
+    sock_type: int
+    xfrm_name: str
+
+    def payload(self) -> bytes:
+        if self.proto == NH_MH:
+            # Binding Update, A and H set, explicit sequence and lifetime;
+            # checksum left 0: the kernel fills it (offset 4).
+            bu = BU(seq=BU_SEQ, flags="AH", mhtime=10, cksum=0)
+            return bytes(bu)
+        if self.proto == NH_ICMPV6:
+            return struct.pack("!BBHHH", 128, 0, 0, 0x6d36, 1) + b"mip6kit"
+        return b"mip6kit udp"
+
+
+MH = Kind(NH_MH, socket.SOCK_RAW, "135")
+ICMP = Kind(NH_ICMPV6, socket.SOCK_RAW, "ipv6-icmp")
+UDP = Kind(NH_UDP, socket.SOCK_DGRAM, "udp")
+
+
+def pktinfo(address: str, ifindex: int) -> tuple:
+    return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+            socket.inet_pton(socket.AF_INET6, address) + struct.pack("@I", ifindex))
+
+
+@pytest.fixture
+def hao(topo, no_splat):
+    """HoA on the MN; the HA accepts any HAO for MH, ICMPv6 and UDP."""
+    features.require("IPV6_MIP6")
+    topo.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
+    accept_ro(topo.ha, "hao", MH.xfrm_name, ICMP.xfrm_name, UDP.xfrm_name)
+    return topo
+
+
+def exchange(t, kind: Kind, *, src: str, opts: bytes | None, sticky: bool = False):
+    """Send one packet from the MN to the HA address.
+
+    Returns (packets captured on h0, (data, sender) received by the HA or None).
+    """
+    rx_proto = kind.proto if kind.sock_type == socket.SOCK_RAW else 0
+    rx = t.ha.socket(socket.AF_INET6, kind.sock_type, rx_proto)
+    rx.bind(("::", UDP_PORT if kind is UDP else 0))
+    rx.settimeout(1.5)
+    tx = t.mn.socket(socket.AF_INET6, kind.sock_type, rx_proto)
+    cmsgs = [pktinfo(src, t.mn.ifindex(t.mn_if))]
+    if opts is not None and sticky:
+        tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, opts)
+    elif opts is not None:
+        cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, opts))
+    with rx, tx, Capture(t.ha, t.ha_if) as cap:
+        tx.sendmsg([kind.payload()], cmsgs, 0, (t.ha_addr, UDP_PORT if kind is UDP else 0))
+        wire = cap.packets(lambda p: p.proto == kind.proto and addr(p.dst) == t.ha_addr)
+        got = _receive(rx, kind)
+    return wire, got
+
+
+def _receive(rx, kind: Kind) -> tuple[bytes, str] | None:
+    """The first datagram of our kind; a raw ICMPv6 socket also sees ND/MLD."""
+    while True:
+        try:
+            data, peer = rx.recvfrom(2048)
+        except TimeoutError:
+            return None
+        if kind is not ICMP or data[:1] == b"\x80":  # echo request
+            return data, peer[0]
+
+
+def assert_summed_over_hoa(t, kind: Kind, wire, got) -> None:
+    assert len(wire) == 1, f"expected one packet on the HA link, saw {len(wire)}"
+    pkt = wire[0]
+    assert addr(pkt.src) == t.coa, f"left with source {addr(pkt.src)}, not the CoA"
+    assert home_address(pkt) is not None and addr(home_address(pkt)) == t.hoa
+    summed = checksum_source(pkt)
+    assert summed is not None, "checksum verifies over neither HoA nor CoA"
+    assert addr(summed) == t.hoa, f"oracle (b): checksum summed over {addr(summed)}, " \
+        "not the HoA (RFC 6275 6.3)"
+    assert got is not None, "oracle (a): the HA kernel dropped the packet"
+    assert got[1] == t.hoa, f"HA saw sender {got[1]}, not the HoA"
+    if kind is MH:
+        bu = BU(got[0])
+        assert bu.mhtype == 5 and bu.seq == BU_SEQ, "HA received something else than our BU"
+
+
+@pytest.mark.patch(RAW_PATCH)
+def test_mh_bu_cmsg_hao(hao):
+    """RFC 6275 6.1.1/6.3: a BU from the CoA with HAO(HoA) as IPV6_DSTOPTS
+    ancillary data is summed over the HoA and accepted by the HA.
+    Fails on an unpatched kernel (summed over the CoA, dropped)."""
+    assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.coa, opts=hao_option(hao.hoa)))
+
+
+@pytest.mark.patch(RAW_PATCH)
+def test_mh_bu_sticky_hao(hao):
+    """As test_mh_bu_cmsg_hao, with the HAO set as sticky IPV6_DSTOPTS
+    (RFC 3542 section 9 setsockopt).  Fails on an unpatched kernel."""
+    wire, got = exchange(hao, MH, src=hao.coa, opts=hao_option(hao.hoa), sticky=True)
+    assert_summed_over_hoa(hao, MH, wire, got)
+
+
+@pytest.mark.patch(RAW_PATCH)
+def test_icmpv6_echo_hao(hao):
+    """RFC 6275 6.3 applies to ICMPv6 too: a raw ICMPv6 echo request with a
+    HAO is summed over the HoA.  Fails on an unpatched kernel."""
+    assert_summed_over_hoa(hao, ICMP,
+                           *exchange(hao, ICMP, src=hao.coa, opts=hao_option(hao.hoa)))
+
+
+@pytest.mark.patch(UDP_PATCH)
+def test_udp_hao(hao):
+    """RFC 6275 6.3 for UDP: a datagram from the CoA with a HAO is summed over
+    the HoA.  Fails on an unpatched kernel: the HA counts Udp6InCsumErrors."""
+    before = _snmp(hao.ha, "Udp6InCsumErrors")
+    wire, got = exchange(hao, UDP, src=hao.coa, opts=hao_option(hao.hoa))
+    assert _snmp(hao.ha, "Udp6InCsumErrors") == before, "HA counted a UDP checksum error"
+    assert_summed_over_hoa(hao, UDP, wire, got)
+
+
+def test_control_home_source_without_hao(hao):
+    """Control, passes on every kernel: a BU from the HoA without a HAO is
+    summed over the HoA (its own source) and accepted."""
+    wire, got = exchange(hao, MH, src=hao.hoa, opts=None)
+    assert len(wire) == 1 and addr(wire[0].src) == hao.hoa and not wire[0].dstopts()
+    assert checksum_source(wire[0]) == wire[0].src
+    assert got is not None and got[1] == hao.hoa
+
+
+def test_control_xfrm_hao_state(hao):
+    """Control, passes on every kernel: a BU from the HoA through an XFRM
+    route-optimisation HAO state (mip6_destopt_output) leaves from the CoA
+    with the HAO inserted by the kernel, summed over the HoA (RFC 6275 6.3)."""
+    hao_output(hao.mn, hao.ha_addr, hao.hoa, hao.coa, "135")
+    assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.hoa, opts=None))
+
+
+def _hao_tlv(hoa: str, length: int = 16) -> bytes:
+    return bytes([201, length]) + socket.inet_pton(socket.AF_INET6, hoa)[:length]
+
+
+def _raw_header(body: bytes) -> bytes:
+    """A header whose hdrlen covers body exactly (body must be 8n-2 bytes)."""
+    assert (len(body) + 2) % 8 == 0
+    return bytes([0, (len(body) + 2) // 8 - 1]) + body
+
+
+MALFORMED = {
+    # HAO claims 16 bytes of data but the 8-byte header ends after 4.
+    "truncated": lambda hoa: _raw_header(_hao_tlv(hoa)[:6]),
+    # A HAO of length 8 (RFC 6275 6.3 fixes it at 16), then padding.
+    "hao_len_8": lambda hoa: dstopts_header(b"\x01\x00" + _hao_tlv(hoa, 8)),
+    # Two HAOs in one header.
+    "two_haos": lambda hoa: _raw_header(b"\x01\x00" + _hao_tlv(hoa) + _hao_tlv(hoa)),
+    # PadN whose length runs past the end of the header.
+    "padn_overrun": lambda hoa: _raw_header(b"\x01\x20" + b"\0" * 4),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_dstopts_fall_back(hao, case):
+    """Malformed destination options passed by cmsg are sent as given (the
+    kernel does not parse them on output), must not crash the kernel
+    (no_splat), and the checksum stays over the packet's source (the CoA):
+    RFC 6275 6.3 only applies to one well-formed HAO.  The HA drops them."""
+    opts = MALFORMED[case](hao.hoa)
+    wire, got = exchange(hao, MH, src=hao.coa, opts=opts)
+    assert len(wire) == 1, "the packet did not go out"
+    pkt = wire[0]
+    assert pkt.dstopts()[0][2:] == opts[2:], "options changed on the wire"
+    assert checksum_source(pkt) == pkt.src, "checksum not over the packet source"
+    assert got is None, "HA accepted malformed options"
+
+
+@pytest.mark.patch(RAW_PATCH)
+def test_pad1_run_before_hao(hao):
+    """Pad1 options are single bytes (RFC 8200 4.2): a run of four before the
+    HAO is well formed, so the checksum must be over the HoA.  Fails on an
+    unpatched kernel."""
+    opts = _raw_header(b"\x00" * 4 + _hao_tlv(hao.hoa))
+    assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.coa, opts=opts))
+
+
+def _snmp(ns, name: str) -> int:
+    for line in ns.run("cat", "/proc/net/snmp6").stdout.splitlines():
+        key, _, value = line.partition(" ")
+        if key == name:
+            return int(value)
+    raise KeyError(name)
