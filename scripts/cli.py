@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mip6kit import __version__
 from mip6kit.vm import configcheck, pipeline
-from mip6kit.vm.cache import Lock, cache_root
+from mip6kit.vm.cache import cache_root
 from mip6kit.vm.errors import Exit, MipError
 from mip6kit.vm.proc import Runner
 
@@ -67,7 +67,7 @@ def cmd_run(args, runner: Runner) -> int:
 def cmd_build(args, runner: Runner) -> int:
     job = pipeline.new_job(args, cache_root(), runner)
     variant = "baseline" if args.baseline or not job.patches else "patched"
-    with Lock(job.workdir / "lock"):
+    with pipeline.locked(job):
         image = pipeline.build_variant(job, variant)
     print(image)
     return Exit.PASS
@@ -79,7 +79,7 @@ def cmd_boot(args, runner: Runner) -> int:
         raise MipError("boot needs a command: mip6kit boot [options] -- CMD [ARGS...]")
     job = pipeline.new_job(args, cache_root(), runner)
     variant = "baseline" if args.baseline or not job.patches else "patched"
-    with Lock(job.workdir / "lock"):
+    with pipeline.locked(job):
         image = pipeline.build_variant(job, variant)
         kvm = pipeline.decide_kvm(job, image, args.kvm)
         res = pipeline.boot.boot(image, command, job.rundir / "boot", kvm=kvm,

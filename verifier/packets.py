@@ -123,7 +123,8 @@ def checksum_source(pkt: Packet) -> bytes | None:
 
 def hao_option(hoa: str, pad_before: bytes = b"\x01\x02\x00\x00") -> bytes:
     """A destination options header carrying a HAO at the RFC 6275 6.3 alignment
-    (8n+6): PadN(2) then the option; the next-header byte is left 0."""
+    (8n+6), after a 4-byte PadN, as mip6_destopt_output() lays it out; the
+    next-header byte is left 0 (the kernel fills it)."""
     body = pad_before + bytes([OPT_HAO, 16]) + ipaddress.IPv6Address(hoa).packed
     return dstopts_header(body)
 

@@ -84,12 +84,12 @@ def _seed(builddir: Path, siblings: list[Path]) -> None:
 def configure(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runner,
               env: dict, make_vars: list[str]) -> None:
     """allnoconfig + fragment, then olddefconfig, then check every line."""
-    kconfig.read_fragment(fragment)  # bad syntax is a usage error, before make
     argv = ["make", "-C", str(src), f"O={builddir}", *make_vars]
     if runner.dry_run:
         runner.run(argv + [f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"])
         runner.run(argv + ["olddefconfig"])
         return
+    kconfig.read_fragment(fragment)  # bad syntax is a usage error, before make
     for target in ([f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"], ["olddefconfig"]):
         if _stream_make(argv + target, src, env, logfile, "config") != 0:
             raise MipError(f"configuring failed; see {logfile}", Exit.BUILD_FAILURE)

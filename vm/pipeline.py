@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The whole job: tree -> scratch copy -> series -> config -> build -> boot -> verify."""
 
+import contextlib
 import logging
 import os
 import shutil
@@ -85,6 +86,13 @@ def _add_file_log(path: Path) -> None:
     logging.getLogger().addHandler(handler)
 
 
+def locked(job: Job):
+    """The work dir lock, held while a run uses the scratch copy (not in dry runs)."""
+    if job.runner.dry_run:
+        return contextlib.nullcontext()
+    return Lock(job.workdir / "lock")
+
+
 def build_variant(job: Job, variant: str) -> Path:
     """Sync the scratch copy, apply the series for 'patched', build; returns bzImage.
 
@@ -120,7 +128,7 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
         baseline_only: bool) -> Exit:
     variants = ["baseline"] if baseline_only or not job.patches else list(VARIANTS)
     results = {}
-    with Lock(job.workdir / "lock"):
+    with locked(job):
         for variant in variants:
             image = build_variant(job, variant)
             use_kvm = decide_kvm(job, image, kvm)

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0-only
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "vm: boots a real kernel under virtme-ng (slow)")
+
+
+@pytest.fixture
+def cli():
+    """Run the mip6kit CLI as a user would; returns CompletedProcess."""
+    def run(*args, env=None, timeout=1800):
+        return subprocess.run([sys.executable, "-m", "mip6kit", *args], capture_output=True,
+                              text=True, env=env, timeout=timeout, cwd=ROOT)
+    return run

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: GPL-2.0-only
+from mip6kit.vm import boot
+
+CONSOLE = """\
+[    1.0] virtme-ng-init: starting script
+[    2.0] sysrq: Trigger a crash
+[    2.1] Kernel panic - not syncing: sysrq triggered crash
+[    2.2] CPU: 0 PID: 60 Comm: sh
+[    2.3] Call Trace:
+"""
+
+
+def test_crash_is_found():
+    excerpt = boot.crash_excerpt(CONSOLE)
+    assert excerpt is not None and "Kernel panic" in excerpt and "Call Trace:" in excerpt
+
+
+def test_clean_console():
+    assert boot.crash_excerpt("[ 1.0] virtme-ng-init: starting script\nreboot: Power down\n") \
+        is None
+
+
+def test_vng_argv_tcg_and_timeout_dirs(tmp_path):
+    argv = boot.vng_argv(tmp_path / "bzImage", ["sh", "-c", "exit 7"], False, [tmp_path])
+    assert "--disable-kvm" in argv and f"--rwdir={tmp_path}" in argv
+    assert argv[-2:] == ["--exec", "sh -c 'exit 7'"]

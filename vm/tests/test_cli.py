@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Bad input gets a clear message and exit 2, never a traceback."""
+
+import pytest
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--jobs", "0"], "--jobs must be at least 1"),
+    (["run", "--timeout", "0"], "--timeout must be at least 1"),
+    (["run", "--base", "7.0"], "invalid choice"),
+    (["run", "--tree", "/nonexistent/linux"], "no such directory"),
+    (["run", "--tree", "/etc"], "not a kernel tree"),
+    (["run", "--series", "/nonexistent", "--tree", "/etc"], "not a kernel tree"),
+    (["boot", "--no-series"], "boot needs a command"),
+    (["config", "check", "/nonexistent"], "no such file"),
+    (["config", "check", "/etc/hostname"], "no CONFIG_ lines"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input(cli, tmp_path, args, needle):
+    res = cli(*args, env={"MIP6KIT_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 2, res.stderr
+    assert needle in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_help_documents_exit_codes(cli):
+    out = cli("run", "--help").stdout
+    for code in ("0  pass", "1  test failure", "3  build failure", "5  boot failure",
+                 "6  kernel crash"):
+        assert code in out
+
+
+def test_dry_run_prints_commands(cli, tmp_path):
+    linux = tmp_path / "linux"
+    (linux / "net/ipv6").mkdir(parents=True)
+    (linux / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 1\n")
+    (linux / "net/ipv6/raw.c").write_text("")
+    res = cli("--dry-run", "build", "--tree", str(linux), "--no-series",
+              env={"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr
+    assert "rsync -a --delete" in res.stdout and "allnoconfig" in res.stdout
+    assert "bzImage" in res.stdout
+    assert not (tmp_path / "cache/work").exists() or not any(
+        (tmp_path / "cache/work").rglob("build-*")), "dry run created a build dir"

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-only
+from mip6kit.vm import matrix
+
+P = "ipv6-raw-fix"
+
+
+def _r(outcome, patches=()):
+    return {"outcome": outcome, "patches": list(patches)}
+
+
+def test_guarded_test_must_fail_then_pass():
+    rows = matrix.judge({"baseline": {"t": _r("failed", [P])},
+                         "patched": {"t": _r("passed", [P])}}, [P])
+    assert rows[0].ok
+
+
+def test_guarded_test_passing_on_baseline_is_unexpected():
+    rows = matrix.judge({"baseline": {"t": _r("passed", [P])},
+                         "patched": {"t": _r("passed", [P])}}, [P])
+    assert not rows[0].ok and "fail on baseline" in rows[0].why
+
+
+def test_unguarded_test_must_pass_on_both():
+    rows = matrix.judge({"baseline": {"t": _r("passed")}, "patched": {"t": _r("failed")}}, [P])
+    assert not rows[0].ok
+
+
+def test_marker_must_name_a_patch_of_the_series():
+    rows = matrix.judge({"baseline": {"t": _r("failed", ["nope"])},
+                         "patched": {"t": _r("passed", ["nope"])}}, [P])
+    assert not rows[0].ok and "nope" in rows[0].why
+
+
+def test_baseline_only_expects_guarded_tests_to_fail():
+    rows = matrix.judge({"baseline": {"t": _r("failed", [P]), "u": _r("passed")}}, [])
+    assert all(r.ok for r in rows)
+
+
+def test_missing_test_in_one_variant():
+    rows = matrix.judge({"baseline": {"t": _r("passed")}, "patched": {}}, [P])
+    assert not rows[0].ok and rows[0].outcomes["patched"] == "missing"
+
+
+def test_render_has_closing_line():
+    rows = matrix.judge({"baseline": {"t": _r("passed")}}, [])
+    assert matrix.render(rows).splitlines()[-1] == "1 passed, 0 failed"

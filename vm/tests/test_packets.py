@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The verifier's checksum oracle, checked against scapy where scapy is right
+(a HAO that is the only option of its header) and against hand-made bytes."""
+
+import socket
+import struct
+
+from scapy.layers.inet6 import HAO, MIP6MH_BU, UDP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting
+
+from mip6kit.verifier import packets
+
+COA, HOA, HA = "2001:db8:a::10", "2001:db8:1::10", "2001:db8:1::1"
+
+
+def _ip(a):
+    return socket.inet_pton(socket.AF_INET6, a)
+
+
+def test_scapy_hao_alone_agrees_with_oracle():
+    pkt = IPv6(src=COA, dst=HA) / IPv6ExtHdrDestOpt(options=[HAO(hoa=HOA)]) / \
+        MIP6MH_BU(seq=1, flags="AH", mhtime=10)
+    parsed = packets.parse_ipv6(bytes(pkt))
+    assert packets.home_address(parsed) == _ip(HOA)
+    assert packets.checksum_source(parsed) == _ip(HOA)
+
+
+def test_sum_over_coa_is_detected():
+    """The bug: a HAO packet summed over the CoA.  The oracle says CoA."""
+    body = bytes(MIP6MH_BU(seq=1, flags="AH", mhtime=10, cksum=0))
+    opts = packets.hao_option(HOA)
+    opts = bytes([135]) + opts[1:]
+    ph = _ip(COA) + _ip(HA) + struct.pack("!I3xB", len(body), 135)
+    csum = 0xFFFF - packets.ones_complement_sum(ph + body)
+    body = body[:4] + struct.pack("!H", csum) + body[6:]
+    hdr = struct.pack("!IHBB", 6 << 28, len(opts) + len(body), 60, 64) + _ip(COA) + _ip(HA)
+    parsed = packets.parse_ipv6(hdr + opts + body)
+    assert packets.home_address(parsed) == _ip(HOA)
+    assert packets.checksum_source(parsed) == _ip(COA)
+
+
+def test_rh2_final_destination_is_used():
+    pkt = IPv6(src=HA, dst=COA) / IPv6ExtHdrRouting(type=2, addresses=[HOA], segleft=1) / \
+        UDP(sport=1, dport=2) / b"x"
+    # scapy sums over the final destination of a routing header: right here.
+    parsed = packets.parse_ipv6(bytes(pkt))
+    assert parsed.rh2_home() == _ip(HOA)
+    assert packets.checksum_source(parsed) == _ip(HA)
+
+
+def test_malformed_options_have_no_home_address():
+    hdr = bytes([59, 0, 201, 16, 0, 0, 0, 0])  # HAO overruns an 8-byte header
+    assert packets.tlvs(hdr) is None
+    two = packets.dstopts_header(b"\x01\x00" + (bytes([201, 16]) + _ip(HOA)) * 2)
+    pkt = packets.Packet(_ip(COA), _ip(HA), [(60, two)], 135, b"")
+    assert packets.home_address(pkt) is None
+
+
+def test_pad1_run_then_hao():
+    hdr = bytes([59, 2]) + b"\0" * 4 + bytes([201, 16]) + _ip(HOA)
+    opts = packets.tlvs(hdr)
+    assert [t for t, _ in opts] == [0, 0, 0, 0, 201]
+
+
+def test_hao_option_alignment():
+    """RFC 6275 6.3: the HAO has alignment 8n+6."""
+    hdr = packets.hao_option(HOA)
+    assert len(hdr) % 8 == 0 and hdr.index(bytes([201, 16])) % 8 == 6
+    assert hdr[hdr.index(bytes([201, 16])) + 2:][:16] == _ip(HOA)

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Real guests: the built 6.12 kernel under virtme-ng (TCG unless KVM works).
+
+These reuse the cache of `mip6kit run` (builds are incremental) and take
+about 15 s per boot here.
+"""
+
+import pytest
+
+from mip6kit import project_root
+from mip6kit.vm.errors import Exit
+
+pytestmark = pytest.mark.vm
+
+SELFTEST = str(project_root() / "kernel-src-overlay/tools/testing/selftests/net/mip6/hao_bu.sh")
+
+
+def test_boot_passes_exit_code_through(cli, tmp_path):
+    res = cli("boot", "--run-dir", str(tmp_path), "--", "python3", "-c",
+              "import os; os._exit(7)")
+    assert res.returncode == 7, res.stderr
+
+
+def test_panic_is_reported_as_crash(cli, tmp_path):
+    res = cli("boot", "--run-dir", str(tmp_path), "--timeout", "240", "--",
+              "sh", "-c", "echo c > /proc/sysrq-trigger")
+    assert res.returncode == Exit.KERNEL_CRASH, res.stderr
+    assert "kernel crash" in res.stderr and "Traceback" not in res.stderr
+    trace = (tmp_path / "boot/crash.txt").read_text()
+    assert "sysrq" in trace.lower() or "Kernel panic" in trace
+
+
+def test_timeout_kills_the_guest(cli, tmp_path):
+    res = cli("boot", "--run-dir", str(tmp_path), "--timeout", "20", "--", "sleep", "600")
+    assert res.returncode == Exit.BOOT_FAILURE, res.stderr
+    assert "timed out after 20 s" in res.stderr
+
+
+@pytest.mark.parametrize("variant,expected", [("--baseline", 1), (None, 0)])
+def test_independent_ha_accepts_bu_only_when_patched(cli, tmp_path, variant, expected):
+    """hao_bu.sh sets the HA up with plain ip xfrm and a raw socket, nothing
+    from the verifier: the CoA-sourced BU with a cmsg HAO is accepted only
+    with the series."""
+    args = ["boot", "--run-dir", str(tmp_path)] + ([variant] if variant else [])
+    res = cli(*args, "--", "sh", SELFTEST)
+    assert res.returncode == expected, res.stdout + res.stderr
