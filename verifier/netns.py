@@ -61,6 +61,14 @@ class Namespace:
         path = "/proc/sys/" + key.replace(".", "/")
         self.run("sh", "-c", f"echo {value} > {path}")
 
+    def snmp(self, counter: str) -> int:
+        """A counter of /proc/net/snmp6 in this namespace (e.g. Udp6InCsumErrors)."""
+        for line in self.run("cat", "/proc/net/snmp6").stdout.splitlines():
+            key, _, value = line.partition(" ")
+            if key == counter:
+                return int(value)
+        raise KeyError(f"{counter} not in /proc/net/snmp6")
+
     def add_addr(self, ifname: str, addr: str, prefixlen: int, flags: int = 0) -> None:
         self.ipr.addr("add", index=self.ifindex(ifname), address=addr,
                       prefixlen=prefixlen, flags=flags)

@@ -154,10 +154,10 @@ def test_icmpv6_echo_hao(hao):
 def test_udp_hao(hao):
     """RFC 6275 6.3 for UDP: a datagram from the CoA with a HAO is summed over
     the HoA.  Fails on an unpatched kernel: the HA counts Udp6InCsumErrors."""
-    before = _snmp(hao.ha, "Udp6InCsumErrors")
+    before = hao.ha.snmp("Udp6InCsumErrors")
     wire, got = exchange(hao, UDP, src=hao.coa, opts=hao_option(hao.hoa))
     assert_summed_over_hoa(hao, UDP, wire, got)
-    assert _snmp(hao.ha, "Udp6InCsumErrors") == before, "HA counted a UDP checksum error"
+    assert hao.ha.snmp("Udp6InCsumErrors") == before, "HA counted a UDP checksum error"
 
 
 def test_control_home_source_without_hao(hao):
@@ -222,10 +222,3 @@ def test_pad1_run_before_hao(hao):
     opts = _raw_header(b"\x00" * 4 + _hao_tlv(hao.hoa))
     assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.coa, opts=opts))
 
-
-def _snmp(ns, name: str) -> int:
-    for line in ns.run("cat", "/proc/net/snmp6").stdout.splitlines():
-        key, _, value = line.partition(" ")
-        if key == name:
-            return int(value)
-    raise KeyError(name)

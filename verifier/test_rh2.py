@@ -75,18 +75,11 @@ def test_rh2_dropped_without_home_flag(rh2_topo):
     (no IFA_F_HOMEADDRESS), the packet is silently discarded."""
     t = rh2_topo
     t.add_hoa(IFA_F_NODAD)
-    before = _snmp(t.mn, "Ip6InAddrErrors")
+    before = t.mn.snmp("Ip6InAddrErrors")
     wire, got, _ = _send_rh2(t)
     assert len(wire) == 1, "the RH2 packet never reached the mobile node"
     assert got is None, "delivered although the HoA lacks IFA_F_HOMEADDRESS"
-    assert _snmp(t.mn, "Ip6InAddrErrors") == before + 1
+    assert t.mn.snmp("Ip6InAddrErrors") == before + 1
 
-
-def _snmp(ns, name: str) -> int:
-    for line in ns.run("cat", "/proc/net/snmp6").stdout.splitlines():
-        key, _, value = line.partition(" ")
-        if key == name:
-            return int(value)
-    raise KeyError(name)
 
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 VNG_DIED = 255  # virtme-ng's code when the guest ended without the command's status
 CRASH_PATTERNS = re.compile(r"BUG:|WARNING:|Call Trace:|Kernel panic|Oops:|general protection")
-KVM_PROBE_TIMEOUT = 60
+KVM_PROBE_TIMEOUT = 30
 
 
 @dataclass
