@@ -155,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     except MipError as e:
         log.error("%s", e)
         return int(e.code)
+    except (OSError, UnicodeError) as e:
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        log.error("%s%s", e.strerror if isinstance(e, OSError) and e.strerror else e, where)
+        return int(Exit.USAGE)
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130

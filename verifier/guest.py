@@ -15,10 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from mip6kit.verifier.ktap import outcome
+
 
 class ResultsRecorder:
+    """Outcome per test (passed, failed, error, skipped, xfailed, xpassed)
+    and the patches it guards; a failing setup or teardown is an error."""
+
+    NAMES = {"pass": "passed", "fail": "failed", "error": "error", "skip": "skipped",
+             "xfail": "xfailed", "xpass": "xpassed"}
+
     def __init__(self):
         self.results: dict[str, dict] = {}
+        self.reports: dict[str, list] = {}
 
     def pytest_collection_finish(self, session):
         for item in session.items:
@@ -26,11 +35,11 @@ class ResultsRecorder:
             self.results[item.nodeid] = {"outcome": "error", "patches": patches}
 
     def pytest_runtest_logreport(self, report):
-        entry = self.results.setdefault(report.nodeid, {"outcome": "error", "patches": []})
-        if report.when == "call" or (report.when == "setup" and not report.passed):
-            entry["outcome"] = report.outcome  # passed, failed or skipped
-        elif report.when == "teardown" and report.failed:
-            entry["outcome"] = "failed"
+        self.reports.setdefault(report.nodeid, []).append(report)
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        kind, _ = outcome(self.reports.pop(nodeid, []))
+        self.results.setdefault(nodeid, {"patches": []})["outcome"] = self.NAMES[kind]
 
 
 def main(argv: list[str]) -> int:

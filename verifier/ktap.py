@@ -2,21 +2,16 @@
 """pytest plugin: KTAP v1 on stdout, one flushed line per test.
 
 Load with `-p mip6kit.verifier.ktap`; pair it with `-p no:terminal` so that
-stdout carries KTAP only.  Failure details become KTAP diagnostic lines.
+stdout carries KTAP only.  A test's line is printed once its teardown is
+done, so a failing teardown (e.g. a kernel splat) makes it `not ok`.
+Failure details become KTAP diagnostic lines.
 """
 
 import sys
-from dataclasses import dataclass, field
 
 import pytest
 
-
-@dataclass
-class _State:
-    number: int = 0
-    totals: dict = field(default_factory=lambda: dict.fromkeys(
-        ("pass", "fail", "xfail", "xpass", "skip", "error"), 0))
-    reported: set = field(default_factory=set)
+TOTALS = ("pass", "fail", "xfail", "xpass", "skip", "error")
 
 
 def _emit(line: str) -> None:
@@ -24,54 +19,72 @@ def _emit(line: str) -> None:
     sys.stdout.flush()
 
 
-def _name(nodeid: str) -> str:
-    # KTAP names are one token: keep file::test[param] without spaces.
-    return nodeid.split("/")[-1].replace(" ", "_")
+def _diag(longrepr, last: int = 30) -> None:
+    for line in str(longrepr).splitlines()[-last:]:
+        _emit(f"# {line}")
+
+
+def ktap_name(nodeid: str) -> str:
+    """file.py::test[param] without directories; no spaces or '#' (KTAP directives)."""
+    path, sep, rest = nodeid.partition("::")
+    return (path.rsplit("/", 1)[-1] + sep + rest).replace(" ", "_").replace("#", "_")
+
+
+def outcome(reports: list) -> tuple[str, str]:
+    """(one of TOTALS, reason) for the setup/call/teardown reports of one test."""
+    for r in reports:
+        if r.failed:
+            return ("fail" if r.when == "call" else "error"), ""
+    for r in reports:
+        if hasattr(r, "wasxfail"):
+            return ("xfail" if r.skipped else "xpass"), r.wasxfail
+        if r.skipped:
+            reason = r.longrepr[2] if isinstance(r.longrepr, tuple) else ""
+            return "skip", reason.removeprefix("Skipped: ")
+    return "pass", ""
 
 
 class KtapReporter:
     def __init__(self):
-        self.state = _State()
+        self.number = 0
+        self.totals = dict.fromkeys(TOTALS, 0)
+        self.reports: dict[str, list] = {}
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session):
         _emit("KTAP version 1")
         _emit(f"1..{len(session.items)}")
 
+    def pytest_collectreport(self, report):
+        if report.failed:
+            _emit(f"# collecting {report.nodeid or 'tests'} failed:")
+            _diag(report.longrepr)
+            _emit("Bail out! collection error")
+
     def pytest_runtest_logreport(self, report):
-        st = self.state
-        if report.nodeid in st.reported:
-            return
-        if report.when == "call" or (report.when == "setup" and not report.passed):
-            pass
-        elif report.when == "teardown" and report.failed:
-            _emit(f"# teardown of {_name(report.nodeid)} failed:")
-            for line in str(report.longrepr).splitlines()[-20:]:
-                _emit(f"# {line}")
-            st.totals["error"] += 1
-            return
+        self.reports.setdefault(report.nodeid, []).append(report)
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        reports = self.reports.pop(nodeid, [])
+        kind, reason = outcome(reports)
+        self.number += 1
+        self.totals[kind] += 1
+        name = ktap_name(nodeid)
+        if kind in ("fail", "error"):
+            for r in reports:
+                if r.failed:
+                    _diag(r.longrepr)
+            suffix = " # ERROR" if kind == "error" else ""
+            _emit(f"not ok {self.number} {name}{suffix}")
+        elif kind == "skip":
+            _emit(f"ok {self.number} {name} # SKIP {reason}")
+        elif kind == "xfail":
+            _emit(f"ok {self.number} {name} # XFAIL {reason}")
         else:
-            return
-        st.reported.add(report.nodeid)
-        st.number += 1
-        name = _name(report.nodeid)
-        if report.skipped:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
-            reason = reason.removeprefix("Skipped: ")
-            _emit(f"ok {st.number} {name} # SKIP {reason}")
-            st.totals["skip"] += 1
-        elif report.passed:
-            _emit(f"ok {st.number} {name}")
-            st.totals["pass"] += 1
-        else:
-            for line in str(report.longrepr).splitlines()[-30:]:
-                _emit(f"# {line}")
-            _emit(f"not ok {st.number} {name}")
-            st.totals["fail" if report.when == "call" else "error"] += 1
+            _emit(f"ok {self.number} {name}")
 
     def pytest_sessionfinish(self, session, exitstatus):
-        t = self.state.totals
-        _emit("# Totals: " + " ".join(f"{k}:{v}" for k, v in t.items()))
+        _emit("# Totals: " + " ".join(f"{k}:{v}" for k, v in self.totals.items()))
 
 
 def pytest_configure(config):

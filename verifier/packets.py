@@ -31,11 +31,15 @@ class Packet:
     payload: bytes = b""
 
     def dstopts(self) -> list[bytes]:
-        return [b for t, b in self.ext if t == NH_DSTOPTS]
+        """Destination options headers after the last routing header: the
+        ones for the final destination, the only place for a HAO (RFC 8200 4.1)."""
+        last_rh = max((i for i, (t, _) in enumerate(self.ext) if t == NH_ROUTING), default=-1)
+        return [b for t, b in self.ext[last_rh + 1:] if t == NH_DSTOPTS]
 
     def rh2_home(self) -> bytes | None:
+        """The home address of a well-formed type 2 routing header (len 2, segleft 1)."""
         for t, b in self.ext:
-            if t == NH_ROUTING and len(b) >= 24 and b[2] == 2:
+            if t == NH_ROUTING and len(b) == 24 and b[1] == 2 and b[2] == 2 and b[3] == 1:
                 return b[8:24]
         return None
 
@@ -114,6 +118,9 @@ def checksum_source(pkt: Packet) -> bytes | None:
     None when neither verifies (RFC 6275 6.3 wants the HoA when a HAO is present)."""
     dst = pkt.rh2_home() or pkt.dst
     hoa = home_address(pkt)
+    if hoa is not None and ones_complement_sum(hoa) == ones_complement_sum(pkt.src):
+        raise ValueError("HoA and source have the same 16-bit sum: the checksum cannot "
+                         "tell them apart; use other test addresses")
     if hoa is not None and pseudo_header_sum_ok(pkt, hoa, dst):
         return hoa
     if pseudo_header_sum_ok(pkt, pkt.src, dst):

@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass
 
 import pytest
+from scapy.layers.inet6 import MIP6MH_BA as BA
 from scapy.layers.inet6 import MIP6MH_BU as BU
 
 from . import features
@@ -175,6 +176,29 @@ def test_control_xfrm_hao_state(hao):
     with the HAO inserted by the kernel, summed over the HoA (RFC 6275 6.3)."""
     hao_output(hao.mn, hao.ha_addr, hao.hoa, hao.coa, "135")
     assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.hoa, opts=None))
+
+
+def test_control_ba_with_rh2(hao):
+    """Control, passes on every kernel: the HA answers with a Binding
+    Acknowledgement to the HoA carrying an RH2 with the CoA (RFC 6275 6.1.8,
+    6.4), sent through the same raw MH path; the checksum is summed over the
+    final destination (the HoA) and the MN accepts it from the HA."""
+    accept_ro(hao.mn, "route2", MH.xfrm_name)
+    rx = hao.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    rx.settimeout(1.5)
+    tx = hao.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    ba = bytes(BA(status=0, seq=BU_SEQ, mhtime=10, cksum=0))
+    rthdr = bytes([0, 2, 2, 1, 0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, hao.coa)
+    with rx, tx, Capture(hao.mn, hao.mn_if) as cap:
+        tx.sendmsg([ba], [pktinfo(hao.ha_addr, 0),
+                          (socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rthdr)], 0, (hao.hoa, 0))
+        wire = cap.packets(lambda p: p.proto == NH_MH and p.rh2_home() is not None)
+        got = _receive(rx, MH)
+    assert len(wire) == 1 and addr(wire[0].dst) == hao.coa
+    assert addr(wire[0].rh2_home()) == hao.hoa
+    assert checksum_source(wire[0]) == wire[0].src, "not summed over (HA, HoA)"
+    assert got is not None and got[1] == hao.ha_addr, f"MN did not accept the BA: {got}"
+    assert BA(got[0]).seq == BU_SEQ
 
 
 def _hao_tlv(hoa: str, length: int = 16) -> bytes:

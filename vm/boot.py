@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Boot a built kernel under virtme-ng, run one command, never hang."""
 
+import contextlib
 import json
 import logging
 import os
@@ -20,7 +21,9 @@ from .errors import Exit, MipError
 log = logging.getLogger(__name__)
 
 VNG_DIED = 255  # virtme-ng's code when the guest ended without the command's status
-CRASH_PATTERNS = re.compile(r"BUG:|WARNING:|Call Trace:|Kernel panic|Oops:|general protection")
+# Kernel splats as printk writes them (not virtme-run's own "WARNING: ..." lines).
+CRASH_PATTERNS = re.compile(r"BUG: |WARNING: CPU: |WARNING: at |Call Trace:|Kernel panic - |"
+                            r"Oops: |general protection fault")
 KVM_PROBE_TIMEOUT = 30
 
 
@@ -99,12 +102,14 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill(proc)
             pump.join(5)
             _raise_if_crashed(console, outdir)
             raise MipError(f"guest timed out after {timeout:.0f} s and was killed; "
                            f"console kept in {console}", Exit.BOOT_FAILURE) from None
+        except BaseException:  # Ctrl-C or SIGTERM: never leave qemu behind
+            _kill(proc)
+            raise
         pump.join(10)
     seconds = time.monotonic() - start
     log.info("guest exited %d after %.1f s", rc, seconds)
@@ -116,22 +121,29 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
     return BootResult(rc, console, stdout_log, seconds)
 
 
-def crash_excerpt(text: str, context: int = 40) -> str | None:
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def crash_excerpt(text: str, context: int = 40) -> tuple[str, str] | None:
+    """(the first splat line, the lines around it), or None if the console is clean."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if CRASH_PATTERNS.search(line):
-            return "\n".join(lines[max(0, i - 5): i + context])
+            return line.strip(), "\n".join(lines[max(0, i - 5): i + context])
     return None
 
 
 def _raise_if_crashed(console: Path, outdir: Path) -> None:
-    excerpt = crash_excerpt(console.read_text(errors="replace"))
-    if excerpt is None:
+    found = crash_excerpt(console.read_text(errors="replace"))
+    if found is None:
         return
+    first, excerpt = found
     trace = outdir / "crash.txt"
     trace.write_text(excerpt + "\n")
-    first = excerpt.splitlines()[5] if len(excerpt.splitlines()) > 5 else excerpt
-    raise MipError(f"kernel crash on the guest console: {first.strip()}\n"
+    raise MipError(f"kernel crash on the guest console: {first}\n"
                    f"trace kept in {trace}, full console in {console}", Exit.KERNEL_CRASH)
 
 
@@ -163,10 +175,16 @@ def kvm_usable(image: Path, cache: Path, probe_dir: Path) -> bool:
     try:
         res = boot(image, ["true"], probe_dir, kvm=True, timeout=KVM_PROBE_TIMEOUT,
                    echo=False, tag="-kvm-probe")
-        usable = res.rc == 0
     except MipError as e:
+        if e.code != Exit.BOOT_FAILURE:
+            raise  # a crash or a missing tool says nothing about KVM
         log.info("KVM probe failed (%s): falling back to TCG", str(e).splitlines()[0])
         usable = False
+    else:
+        usable = res.rc == 0
+        if not usable:
+            log.info("KVM guest ran but 'true' exited %d: not caching a verdict", res.rc)
+            return False
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({"host": sig, "usable": usable}) + "\n")
     return usable

@@ -42,9 +42,13 @@ def _stream_make(argv: list[str], cwd: Path, env: dict, logfile: Path, phase: st
     with open(logfile, "a") as out:
         out.write(f"$ {shlex.join(argv)}\n")
         out.flush()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                text=True, errors="replace")
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    text=True, errors="replace")
+        except FileNotFoundError as e:
+            raise MipError(f"{argv[0]}: command not found; run scripts/setup.sh to install "
+                           "the kernel build dependencies") from e
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
@@ -68,17 +72,22 @@ def _fmt(seconds: float) -> str:
     return f"{m}m{s:02d}s"
 
 
-def _seed(builddir: Path, siblings: list[Path]) -> None:
-    """Start a new build dir from an existing one, so only changes are rebuilt."""
-    for sib in siblings:
-        if (sib / ".mip6kit-built").is_file():
-            log.info("seeding %s from %s (incremental build)", builddir.name, sib.name)
-            tmp = builddir.with_name(builddir.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            subprocess.run(["cp", "-a", str(sib), str(tmp)], check=True)
-            (tmp / ".mip6kit-built").unlink()
-            tmp.rename(builddir)
-            return
+def _seed(builddir: Path, baseline: Path) -> None:
+    """Start a series build dir as a copy of the finished baseline build of the
+    same config, so only what the series changes is rebuilt.  Only the
+    baseline is used as a seed: its objects always match the unpatched tree."""
+    if builddir == baseline or not (baseline / ".mip6kit-built").is_file():
+        return
+    log.info("seeding %s from %s (incremental build)", builddir.name, baseline.name)
+    tmp = builddir.with_name(builddir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    res = subprocess.run(["cp", "-a", str(baseline), str(tmp)], capture_output=True, text=True)
+    if res.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise MipError(f"copying {baseline} to seed {builddir.name} failed: "
+                       f"{res.stderr.strip()}", Exit.BUILD_FAILURE)
+    (tmp / ".mip6kit-built").unlink()
+    tmp.rename(builddir)
 
 
 def configure(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runner,
@@ -103,7 +112,7 @@ def configure(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: 
 
 
 def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runner,
-          cache: Path, jobs: int, seed_from: list[Path]) -> Path:
+          cache: Path, jobs: int, seed_from: Path) -> Path:
     """Configure and build bzImage in builddir; returns the image path."""
     env, make_vars = make_env(cache, builddir.parent)
     if not builddir.exists() and not runner.dry_run:

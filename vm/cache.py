@@ -13,10 +13,13 @@ Layout under $MIP6KIT_CACHE (default ~/.cache/mip6kit):
 import errno
 import fcntl
 import hashlib
+import logging
 import os
 from pathlib import Path
 
 from .errors import MipError
+
+log = logging.getLogger(__name__)
 
 
 def cache_root() -> Path:
@@ -39,10 +42,12 @@ def tree_key(path: Path) -> str:
 
 
 class Lock:
-    """An exclusive flock on a file; a second mip6kit on the same tree fails fast."""
+    """An exclusive flock on a file.  By default a second mip6kit on the same
+    tree fails fast; with wait=True it blocks until the holder is done."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, wait: bool = False):
         self.path = path
+        self.wait = wait
         self.fd: int | None = None
 
     def __enter__(self):
@@ -51,6 +56,10 @@ class Lock:
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
+            if self.wait and e.errno in (errno.EAGAIN, errno.EACCES):
+                log.info("waiting for another mip6kit run that holds %s", self.path)
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+                return self
             os.close(self.fd)
             self.fd = None
             if e.errno in (errno.EAGAIN, errno.EACCES):

@@ -59,9 +59,8 @@ def read_config(path: Path, strict: bool = False) -> dict[str, Setting]:
 def read_fragment(path: Path) -> dict[str, Setting]:
     """A kselftest-style fragment: CONFIG_X=value lines, sorted (LC_ALL=C)."""
     frag = read_config(path, strict=True)
-    names = [s.symbol for s in sorted(frag.values(), key=lambda s: s.line)]
-    keys = [f"CONFIG_{n}=" for n in names]
-    if keys != sorted(keys):
+    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    if lines != sorted(lines):  # code point order, as LC_ALL=C sort
         raise MipError(f"{path}: lines are not sorted; run: LC_ALL=C sort -o {path} {path}")
     return frag
 
@@ -100,7 +99,7 @@ def load_kconfig(srctree: Path, dotconfig: Path | None, arch: str = "x86"):
     os.environ.update(env)
     start = time.monotonic()
     try:
-        kconf = shim(str(srctree / "Kconfig"), warn=False, suppress_traceback=True)
+        kconf = shim(str(srctree / "Kconfig"), warn=False)
         if dotconfig is not None:
             kconf.load_config(str(dotconfig), replace=True)
     except (kconfiglib.KconfigError, OSError) as e:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MipError
+from .errors import Exit, MipError
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,10 @@ def load(path: Path) -> dict[str, dict]:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise MipError(f"{path} missing: the verifier did not finish in the guest") from None
+        raise MipError(f"{path} missing: the verifier did not finish in the guest",
+                       Exit.TEST_FAILURE) from None
     except ValueError as e:
-        raise MipError(f"{path} is not valid JSON: {e}") from None
+        raise MipError(f"{path} is not valid JSON: {e}", Exit.TEST_FAILURE) from None
 
 
 def judge(results: dict[str, dict[str, dict]], patch_names: list[str]) -> list[Row]:

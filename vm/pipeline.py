@@ -5,7 +5,9 @@ import contextlib
 import logging
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,19 +66,37 @@ def new_job(args, cache: Path, runner: Runner) -> Job:
             series_dir = None
         else:
             patches = tree.read_series(series_dir)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    rundir = (args.run_dir or cache / "runs" / f"{stamp}-{kt.label}").resolve()
+    rundir = _rundir(args.run_dir, cache, kt, runner)
     if not runner.dry_run:
-        rundir.mkdir(parents=True, exist_ok=True)
-        latest = cache / "runs" / "latest"
-        if args.run_dir is None:
-            latest.unlink(missing_ok=True)
-            latest.symlink_to(rundir)
         _add_file_log(rundir / "run.log")
     log.info("tree %s (Linux %s), series %s, run directory %s", kt.origin, kt.version,
              series_dir or "none", rundir)
     return Job(cache, runner, kt, patches, series_dir, args.jobs or os.cpu_count() or 1,
                rundir)
+
+
+def _rundir(requested: Path | None, cache: Path, kt: tree.KernelTree, runner: Runner) -> Path:
+    """--run-dir, or a new unique directory under $MIP6KIT_CACHE/runs (runs/latest)."""
+    if requested is not None:
+        rundir = requested.expanduser().resolve()
+        if rundir.is_relative_to(kt.origin):
+            raise MipError(f"--run-dir {rundir} is inside the tree {kt.origin}, which "
+                           "mip6kit never writes to; choose another directory")
+        if rundir.exists() and not rundir.is_dir():
+            raise MipError(f"--run-dir {rundir} exists and is not a directory")
+        if not runner.dry_run:
+            rundir.mkdir(parents=True, exist_ok=True)
+        return rundir
+    runs = cache / "runs"
+    if runner.dry_run:
+        return runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{kt.label}"
+    runs.mkdir(parents=True, exist_ok=True)
+    rundir = Path(tempfile.mkdtemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-{kt.label}-",
+                                   dir=runs))
+    latest = runs / "latest"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(rundir)
+    return rundir
 
 
 def _add_file_log(path: Path) -> None:
@@ -105,10 +125,8 @@ def build_variant(job: Job, variant: str) -> Path:
     fragment = job.src / FRAGMENT
     cfg = short_hash(fragment.read_bytes()) if fragment.exists() else "dryrun"
     builddir = job.workdir / f"build-{tree.series_id(patches)}-{cfg}"
-    seeds = sorted(job.workdir.glob(f"build-baseline-{cfg}")) + sorted(
-        job.workdir.glob(f"build-*-{cfg}"))
     image = build.build(job.src, builddir, fragment, outdir / "build.log", job.runner,
-                        job.cache, job.jobs, seeds)
+                        job.cache, job.jobs, job.workdir / f"build-baseline-{cfg}")
     if not job.runner.dry_run:
         shutil.copy(builddir / ".config", outdir / "config")
     return image
@@ -116,6 +134,22 @@ def build_variant(job: Job, variant: str) -> Path:
 
 def verifier_command(outdir: Path, pytest_args: list[str]) -> list[str]:
     return [sys.executable, "-m", "mip6kit.verifier.guest", str(outdir), *pytest_args]
+
+
+def check_selection(pytest_args: list[str]) -> None:
+    """Collect on the host first, so a bad -k fails before any build."""
+    if not pytest_args:
+        return
+    verifier = Path(__file__).resolve().parent.parent / "verifier"
+    res = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                          "-p", "no:cacheprovider", "-c", "/dev/null", f"--rootdir={verifier}",
+                          str(verifier), *pytest_args], capture_output=True, text=True)
+    if res.returncode == 5:
+        raise MipError(f"no verifier test matches {' '.join(pytest_args)}")
+    if res.returncode != 0:
+        lines = (res.stdout + res.stderr).strip().splitlines()
+        raise MipError(f"bad test selection {' '.join(pytest_args)}: "
+                       f"{lines[-1] if lines else 'pytest failed'}")
 
 
 def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
@@ -127,6 +161,7 @@ def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
 def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
         baseline_only: bool) -> Exit:
     variants = ["baseline"] if baseline_only or not job.patches else list(VARIANTS)
+    check_selection(pytest_args)
     results = {}
     with locked(job):
         for variant in variants:
@@ -139,8 +174,9 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
             if job.runner.dry_run:
                 continue
             if res.rc not in (0, 1):
-                raise MipError(f"verifier exited {res.rc} in the {variant} guest (pytest "
-                               f"usage or internal error); see {res.stdout}", Exit.TEST_FAILURE)
+                raise MipError(f"the verifier exited {res.rc} in the {variant} guest (pytest "
+                               f"internal or collection error); see {res.stdout}",
+                               Exit.TEST_FAILURE)
             results[variant] = matrix.load(outdir / "results.json")
     if job.runner.dry_run:
         return Exit.PASS
@@ -150,4 +186,9 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
     sys.stdout.write(table)
     sys.stdout.flush()
     log.info("results in %s", job.rundir)
-    return Exit.PASS if all(r.ok for r in rows) else Exit.TEST_FAILURE
+    if not all(r.ok for r in rows):
+        return Exit.TEST_FAILURE
+    if all(o == "skipped" for r in rows for o in r.outcomes.values()):
+        log.warning("every test was skipped: nothing was verified")
+        return Exit.SKIP
+    return Exit.PASS

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import Lock, short_hash
 from .errors import Exit, MipError
 from .proc import Runner
 
@@ -65,14 +66,23 @@ def debian_source(base: str, cache: Path, runner: Runner) -> Path:
     stamp = dest / ".mip6kit-source"
     if stamp.is_file() and stamp.read_text() == stamp_text:
         return dest
-    tmp = cache / "sources" / f".tmp-{pkg}-{os.getpid()}"
-    log.info("extracting %s into %s (once; about a minute)", tarball, dest)
-    if not runner.dry_run:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-    runner.run(["tar", "-C", str(tmp), "-xf", str(tarball)])
     if runner.dry_run:
+        runner.run(["tar", "-C", str(dest.parent), "-xf", str(tarball)])
         return dest
+    with Lock(cache / "sources" / f"{pkg}.lock", wait=True):
+        if stamp.is_file() and stamp.read_text() == stamp_text:
+            return dest  # another run extracted it while we waited
+        _extract(tarball, pkg, dest, stamp_text, runner)
+    return dest
+
+
+def _extract(tarball: Path, pkg: str, dest: Path, stamp_text: str, runner: Runner) -> None:
+    for stale in dest.parent.glob(f".tmp-{pkg}-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted extraction
+    tmp = dest.parent / f".tmp-{pkg}-{os.getpid()}"
+    log.info("extracting %s into %s (once; about a minute)", tarball, dest)
+    tmp.mkdir(parents=True)
+    runner.run(["tar", "-C", str(tmp), "-xf", str(tarball)])
     if not (tmp / pkg / "Makefile").is_file():
         raise MipError(f"{tarball} did not contain {pkg}/Makefile; reinstall {pkg}")
     (tmp / pkg / ".mip6kit-source").write_text(stamp_text)
@@ -80,7 +90,6 @@ def debian_source(base: str, cache: Path, runner: Runner) -> Path:
         shutil.rmtree(dest)
     (tmp / pkg).rename(dest)
     shutil.rmtree(tmp, ignore_errors=True)
-    return dest
 
 
 def resolve(base: str | None, tree: Path | None, cache: Path, runner: Runner) -> KernelTree:
@@ -112,18 +121,30 @@ def sync_scratch(tree: KernelTree, src: Path, overlay: Path, runner: Runner) -> 
     Files that rsync rewrites get the current time, so that make rebuilds
     what a previous run had patched even though rsync restores old mtimes.
     """
-    src.mkdir(parents=True, exist_ok=True)
     argv = ["rsync", "-a", "--delete", "--itemize-changes"]
     argv += [f"--exclude={e}" for e in _EXCLUDES]
     argv += [f"{tree.origin}/", f"{src}/"]
     log.info("syncing scratch copy %s from %s", src, tree.origin)
+    if runner.dry_run:
+        runner.run(argv)
+        runner.run(["rsync", "-a", f"{overlay}/", f"{src}/"])
+        return
+    # Until the changed files are touched, the scratch copy holds restored
+    # files with old mtimes that make would not rebuild: if a sync dies in
+    # that window, start the copy afresh (ccache keeps that cheap).
+    marker = src.with_name(src.name + ".sync-incomplete")
+    if marker.exists():
+        log.warning("the last sync of %s did not finish: copying it afresh", src)
+        shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True, exist_ok=True)
+    marker.touch()
     res = runner.run(argv, capture=True)
     changed = [line.split(" ", 1)[1] for line in res.stdout.splitlines()
                if line[:2] in (">f", "cf") and " " in line]
-    if changed and not runner.dry_run:
-        log.debug("%d files changed since the last sync", len(changed))
-        _touch(src, changed)
+    log.debug("%d files changed since the last sync", len(changed))
+    _touch(src, changed)
     runner.run(["rsync", "-a", f"{overlay}/", f"{src}/"], capture=True)
+    marker.unlink()
 
 
 def read_series(series_dir: Path) -> list[Path]:
@@ -133,20 +154,23 @@ def read_series(series_dir: Path) -> list[Path]:
         raise MipError(f"{series} not found: a series directory holds a 'series' file "
                        "naming its patches in order")
     patches = []
-    for n, line in enumerate(series.read_text().splitlines(), 1):
-        name = line.split("#", 1)[0].strip()
-        if not name:
+    for n, line in enumerate(series.read_text(errors="replace").splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
             continue
-        p = series_dir / name.split()[0]
+        if words[1:] not in ([], ["-p1"]):
+            raise MipError(f"{series}:{n}: only -p1 patches are supported, got "
+                           f"{' '.join(words[1:])!r}")
+        p = series_dir / words[0]
         if not p.is_file():
             raise MipError(f"{series}:{n}: patch {p.name} does not exist")
         patches.append(p)
+    if not patches:
+        raise MipError(f"{series} names no patch; use --no-series for the baseline only")
     return patches
 
 
 def series_id(patches: list[Path]) -> str:
-    from .cache import short_hash
-
     if not patches:
         return "baseline"
     return "series-" + short_hash(b"".join(p.read_bytes() for p in patches))

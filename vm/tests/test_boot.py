@@ -11,13 +11,20 @@ CONSOLE = """\
 
 
 def test_crash_is_found():
-    excerpt = boot.crash_excerpt(CONSOLE)
-    assert excerpt is not None and "Kernel panic" in excerpt and "Call Trace:" in excerpt
+    first, excerpt = boot.crash_excerpt(CONSOLE)
+    assert first.endswith("Kernel panic - not syncing: sysrq triggered crash")
+    assert "Call Trace:" in excerpt
 
 
 def test_clean_console():
-    assert boot.crash_excerpt("[ 1.0] virtme-ng-init: starting script\nreboot: Power down\n") \
-        is None
+    text = ("[ 1.0] virtme-ng-init: starting script\nWARNING: Failed to pin vCPUs\n"
+            "reboot: Power down\n")
+    assert boot.crash_excerpt(text) is None
+
+
+def test_warn_splat_is_found():
+    first, _ = boot.crash_excerpt("WARNING: CPU: 0 PID: 1 at net/ipv6/raw.c:580 f+0x1\n")
+    assert first.startswith("WARNING: CPU: 0")
 
 
 def test_vng_argv_tcg_and_timeout_dirs(tmp_path):

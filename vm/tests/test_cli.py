@@ -23,6 +23,38 @@ def test_bad_input(cli, tmp_path, args, needle):
     assert "Traceback" not in res.stderr
 
 
+def _fake_linux(root):
+    (root / "net/ipv6").mkdir(parents=True)
+    (root / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 1\n")
+    (root / "net/ipv6/raw.c").write_text("")
+    return root
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["-k", "zzz_no_such_test"], "no verifier test matches"),
+    (["-k", "not and"], "bad test selection"),
+    (["--run-dir", "{linux}/runs"], "inside the tree"),
+    (["--series", "{tmp}"], "series"),
+])
+def test_bad_run_options_before_any_build(cli, tmp_path, extra, needle):
+    linux = _fake_linux(tmp_path / "linux")
+    extra = [e.format(linux=linux, tmp=tmp_path) for e in extra]
+    series = [] if "--series" in extra else ["--no-series"]
+    res = cli("run", "--tree", str(linux), *series, *extra,
+              env={"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 2, res.stderr
+    assert needle in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "cache/work").exists(), "a build started"
+
+
+def test_run_dir_that_is_a_file(cli, tmp_path):
+    linux = _fake_linux(tmp_path / "linux")
+    (tmp_path / "f").write_text("")
+    res = cli("build", "--tree", str(linux), "--no-series", "--run-dir", str(tmp_path / "f"),
+              env={"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 2 and "not a directory" in res.stderr
+
+
 def test_help_documents_exit_codes(cli):
     out = cli("run", "--help").stdout
     for code in ("0  pass", "1  test failure", "3  build failure", "5  boot failure",
@@ -31,14 +63,10 @@ def test_help_documents_exit_codes(cli):
 
 
 def test_dry_run_prints_commands(cli, tmp_path):
-    linux = tmp_path / "linux"
-    (linux / "net/ipv6").mkdir(parents=True)
-    (linux / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 1\n")
-    (linux / "net/ipv6/raw.c").write_text("")
+    linux = _fake_linux(tmp_path / "linux")
     res = cli("--dry-run", "build", "--tree", str(linux), "--no-series",
               env={"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
     assert "rsync -a --delete" in res.stdout and "allnoconfig" in res.stdout
     assert "bzImage" in res.stdout
-    assert not (tmp_path / "cache/work").exists() or not any(
-        (tmp_path / "cache/work").rglob("build-*")), "dry run created a build dir"
+    assert not (tmp_path / "cache").exists(), "the dry run wrote to the cache"

@@ -42,6 +42,12 @@ def test_bad_fragments_are_named(tmp_path, text, msg):
         kconfig.read_fragment(f)
 
 
+def test_not_set_lines_sort_as_lc_all_c(tmp_path):
+    f = tmp_path / "frag"
+    f.write_text("# CONFIG_B is not set\nCONFIG_A=y\n")
+    assert kconfig.read_fragment(f)["B"].value == "n"
+
+
 def test_dropped_symbol_is_explained(tmp_path):
     """The shim parses a bare `modules` line; a symbol whose dependency is off
     is reported with the expression that dropped it."""

@@ -33,3 +33,53 @@ def test_ktap_output(tmp_path):
     ]
     assert "# E       assert 1 == 2" in res.stdout
     assert res.returncode == 1
+
+
+MORE = '''
+import pytest
+
+@pytest.fixture
+def broken_teardown():
+    yield
+    raise RuntimeError("splat")
+
+def test_teardown_fails(broken_teardown):
+    pass
+
+@pytest.mark.xfail(reason="known bug")
+def test_xfail():
+    assert 0
+
+@pytest.mark.parametrize("p", ["a/b", "c#d"])
+def test_param(p):
+    pass
+'''
+
+
+def test_teardown_xfail_and_odd_ids(tmp_path):
+    (tmp_path / "test_y.py").write_text(MORE)
+    res = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p",
+                          "mip6kit.verifier.ktap", "-p", "no:terminal", "-p",
+                          "no:cacheprovider", "-c", "/dev/null"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    lines = [ln for ln in res.stdout.splitlines() if not ln.startswith("# ") or "Totals" in ln]
+    assert lines == [
+        "KTAP version 1",
+        "1..4",
+        "not ok 1 test_y.py::test_teardown_fails # ERROR",
+        "ok 2 test_y.py::test_xfail # XFAIL known bug",
+        "ok 3 test_y.py::test_param[a/b]",
+        "ok 4 test_y.py::test_param[c_d]",
+        "# Totals: pass:2 fail:0 xfail:1 xpass:0 skip:0 error:1",
+    ]
+    assert "RuntimeError: splat" in res.stdout
+
+
+def test_collection_error_bails_out(tmp_path):
+    (tmp_path / "test_z.py").write_text("import nonexistent_module_xyz\n")
+    res = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p",
+                          "mip6kit.verifier.ktap", "-p", "no:terminal", "-p",
+                          "no:cacheprovider", "-c", "/dev/null"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert "Bail out! collection error" in res.stdout
+    assert "nonexistent_module_xyz" in res.stdout

@@ -5,6 +5,7 @@
 import socket
 import struct
 
+import pytest
 from scapy.layers.inet6 import HAO, MIP6MH_BU, UDP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting
 
 from mip6kit.verifier import packets
@@ -66,3 +67,18 @@ def test_hao_option_alignment():
     hdr = packets.hao_option(HOA)
     assert len(hdr) % 8 == 0 and hdr.index(bytes([201, 16])) % 8 == 6
     assert hdr[hdr.index(bytes([201, 16])) + 2:][:16] == _ip(HOA)
+
+
+def test_hao_before_routing_header_is_ignored():
+    """A HAO in the dst0 header (before the RH) is for intermediate nodes."""
+    dst0 = packets.hao_option(HOA)
+    rh = bytes([0, 2, 2, 1, 0, 0, 0, 0]) + _ip(HOA)
+    pkt = packets.Packet(_ip(COA), _ip(HA), [(60, dst0), (43, rh)], 135, b"")
+    assert packets.home_address(pkt) is None
+
+
+def test_ambiguous_addresses_are_refused():
+    a, b = "2001:db8::1:0", "2001:db8::0:1"  # same one's complement sum
+    pkt = packets.Packet(_ip(a), _ip(HA), [(60, packets.hao_option(b))], 135, b"\0" * 8)
+    with pytest.raises(ValueError, match="same 16-bit sum"):
+        packets.checksum_source(pkt)

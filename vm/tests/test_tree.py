@@ -94,6 +94,15 @@ def test_series_naming_a_missing_patch(tmp_path):
         tree.read_series(tmp_path)
 
 
+@pytest.mark.parametrize("text,msg", [("# nothing\n\n", "names no patch"),
+                                      ("0001-fix.patch -p0\n", "only -p1")])
+def test_bad_series_files(tmp_path, text, msg):
+    (tmp_path / "0001-fix.patch").write_text(PATCH)
+    (tmp_path / "series").write_text(text)
+    with pytest.raises(MipError, match=msg):
+        tree.read_series(tmp_path)
+
+
 def test_not_a_kernel_tree(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(MipError, match="not a kernel tree"):
