@@ -60,7 +60,7 @@ def main() -> int:
         os.utime(src / "net/ipv6/raw.c")
         measure("touch net/ipv6/raw.c, rebuild", mip6kit + ["build", *base, "--baseline"])
     for i in range(args.boots):
-        measure(f"boot + 'true' in the guest, TCG ({i + 1}/{args.boots})",
+        measure(f"no-op build check + boot + 'true' in the guest, TCG ({i + 1}/{args.boots})",
                 mip6kit + ["boot", *base, "--baseline", "--no-kvm", "--", "true"])
     measure("mip6kit run (both variants built, verifier in each guest)",
             mip6kit + ["run", *base, "--no-kvm"])

@@ -77,8 +77,11 @@ def hao(topo, no_splat):
     return topo
 
 
-def exchange(t, kind: Kind, *, src: str, opts: bytes | None, sticky: bool = False):
-    """Send one packet from the MN to the HA address.
+def exchange(t, kind: Kind, *, src: str, opts: bytes | None, sticky: bool = False,
+             corked: bool = False):
+    """Send one packet from the MN to the HA address; corked=True sends the
+    payload in two sendmsg() calls, the first with MSG_MORE (ip6_append_data
+    keeps the options of the first call in the cork).
 
     Returns (packets captured on h0, (data, sender) received by the HA or None).
     """
@@ -92,8 +95,14 @@ def exchange(t, kind: Kind, *, src: str, opts: bytes | None, sticky: bool = Fals
         tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, opts)
     elif opts is not None:
         cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, opts))
+    dest = (t.ha_addr, UDP_PORT if kind is UDP else 0)
     with rx, tx, Capture(t.ha, t.ha_if) as cap:
-        tx.sendmsg([kind.payload()], cmsgs, 0, (t.ha_addr, UDP_PORT if kind is UDP else 0))
+        payload = kind.payload()
+        if corked:
+            tx.sendmsg([payload[:4]], cmsgs, socket.MSG_MORE, dest)
+            tx.sendmsg([payload[4:]], [], 0, dest)
+        else:
+            tx.sendmsg([payload], cmsgs, 0, dest)
         wire = cap.packets(lambda p: p.proto == kind.proto and addr(p.dst) == t.ha_addr)
         got = _receive(rx, kind)
     return wire, got
@@ -159,6 +168,16 @@ def test_udp_hao(hao):
     wire, got = exchange(hao, UDP, src=hao.coa, opts=hao_option(hao.hoa))
     assert_summed_over_hoa(hao, UDP, wire, got)
     assert hao.ha.snmp("Udp6InCsumErrors") == before, "HA counted a UDP checksum error"
+
+
+@pytest.mark.patch(UDP_PATCH)
+def test_udp_hao_corked(hao):
+    """As test_udp_hao through the corked path (MSG_MORE, then the last
+    part): udp_v6_push_pending_frames() must read the HoA from the cork's
+    options before they are released.  Fails on an unpatched kernel."""
+    wire, got = exchange(hao, UDP, src=hao.coa, opts=hao_option(hao.hoa), corked=True)
+    assert_summed_over_hoa(hao, UDP, wire, got)
+    assert got[0] == UDP.payload(), "the two corked parts did not arrive as one datagram"
 
 
 def test_control_home_source_without_hao(hao):
