@@ -16,14 +16,22 @@ def test_skip():
 '''
 
 
+def _ktap(path):
+    """pytest with only the KTAP reporter on stdout, as the guest runs it."""
+    return subprocess.run([sys.executable, "-m", "pytest", str(path), "-p",
+                           "mip6kit.verifier.ktap", "-p", "no:terminal", "-p",
+                           "no:cacheprovider", "-c", "/dev/null"],
+                          capture_output=True, text=True, cwd=path)
+
+
+def _lines(res):
+    return [ln for ln in res.stdout.splitlines() if not ln.startswith("# ") or "Totals" in ln]
+
+
 def test_ktap_output(tmp_path):
     (tmp_path / "test_x.py").write_text(TESTS)
-    res = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p",
-                          "mip6kit.verifier.ktap", "-p", "no:terminal", "-p",
-                          "no:cacheprovider", "-c", "/dev/null"],
-                         capture_output=True, text=True, cwd=tmp_path)
-    lines = [ln for ln in res.stdout.splitlines() if not ln.startswith("# ") or "Totals" in ln]
-    assert lines == [
+    res = _ktap(tmp_path)
+    assert _lines(res) == [
         "KTAP version 1",
         "1..3",
         "ok 1 test_x.py::test_pass",
@@ -58,12 +66,8 @@ def test_param(p):
 
 def test_teardown_xfail_and_odd_ids(tmp_path):
     (tmp_path / "test_y.py").write_text(MORE)
-    res = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p",
-                          "mip6kit.verifier.ktap", "-p", "no:terminal", "-p",
-                          "no:cacheprovider", "-c", "/dev/null"],
-                         capture_output=True, text=True, cwd=tmp_path)
-    lines = [ln for ln in res.stdout.splitlines() if not ln.startswith("# ") or "Totals" in ln]
-    assert lines == [
+    res = _ktap(tmp_path)
+    assert _lines(res) == [
         "KTAP version 1",
         "1..4",
         "not ok 1 test_y.py::test_teardown_fails # ERROR",
@@ -77,9 +81,6 @@ def test_teardown_xfail_and_odd_ids(tmp_path):
 
 def test_collection_error_bails_out(tmp_path):
     (tmp_path / "test_z.py").write_text("import nonexistent_module_xyz\n")
-    res = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path), "-p",
-                          "mip6kit.verifier.ktap", "-p", "no:terminal", "-p",
-                          "no:cacheprovider", "-c", "/dev/null"],
-                         capture_output=True, text=True, cwd=tmp_path)
+    res = _ktap(tmp_path)
     assert "Bail out! collection error" in res.stdout
     assert "nonexistent_module_xyz" in res.stdout
