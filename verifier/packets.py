@@ -136,14 +136,19 @@ def hao_option(hoa: str, pad_before: bytes = b"\x01\x02\x00\x00") -> bytes:
     return dstopts_header(body)
 
 
-def dstopts_header(body: bytes, hdrlen: int | None = None) -> bytes:
-    """A destination options header around raw option bytes, padded to 8n."""
+def dstopts_header(body: bytes) -> bytes:
+    """A destination options header around raw option bytes, padded to 8n
+    (a body of 8n-2 bytes goes out exactly as given)."""
     total = 2 + len(body)
     pad = (-total) % 8
     if pad == 1:
         body += b"\x00"
     elif pad:
         body += bytes([OPT_PADN, pad - 2]) + b"\0" * (pad - 2)
-    if hdrlen is None:
-        hdrlen = (2 + len(body)) // 8 - 1
-    return bytes([0, hdrlen]) + body
+    return bytes([0, (2 + len(body)) // 8 - 1]) + body
+
+
+def rh2_header(coa: str) -> bytes:
+    """struct rt2_hdr for IPV6_RTHDR: next header (kernel fills it), hdrlen 2,
+    type 2, segments left 1, reserved, the care-of address (RFC 6275 6.4)."""
+    return bytes([0, 2, 2, 1]) + b"\0" * 4 + ipaddress.IPv6Address(coa).packed

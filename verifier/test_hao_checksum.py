@@ -30,6 +30,7 @@ from .packets import (
     dstopts_header,
     hao_option,
     home_address,
+    rh2_header,
 )
 from .xfrm import accept_ro, hao_output
 
@@ -207,10 +208,9 @@ def test_control_ba_with_rh2(hao):
     rx.settimeout(1.5)
     tx = hao.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     ba = bytes(BA(status=0, seq=BU_SEQ, mhtime=10, cksum=0))
-    rthdr = bytes([0, 2, 2, 1, 0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, hao.coa)
     with rx, tx, Capture(hao.mn, hao.mn_if) as cap:
         tx.sendmsg([ba], [pktinfo(hao.ha_addr, 0),
-                          (socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rthdr)], 0, (hao.hoa, 0))
+                          (socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(hao.coa))], 0, (hao.hoa, 0))
         wire = cap.packets(lambda p: p.proto == NH_MH and p.rh2_home() is not None)
         got = _receive(rx, MH)
     assert len(wire) == 1 and addr(wire[0].dst) == hao.coa
@@ -224,21 +224,15 @@ def _hao_tlv(hoa: str, length: int = 16) -> bytes:
     return bytes([201, length]) + socket.inet_pton(socket.AF_INET6, hoa)[:length]
 
 
-def _raw_header(body: bytes) -> bytes:
-    """A header whose hdrlen covers body exactly (body must be 8n-2 bytes)."""
-    assert (len(body) + 2) % 8 == 0
-    return bytes([0, (len(body) + 2) // 8 - 1]) + body
-
-
 MALFORMED = {
     # HAO claims 16 bytes of data but the 8-byte header ends after 4.
-    "truncated": lambda hoa: _raw_header(_hao_tlv(hoa)[:6]),
+    "truncated": lambda hoa: dstopts_header(_hao_tlv(hoa)[:6]),
     # A HAO of length 8 (RFC 6275 6.3 fixes it at 16), then padding.
     "hao_len_8": lambda hoa: dstopts_header(b"\x01\x00" + _hao_tlv(hoa, 8)),
     # Two HAOs in one header.
-    "two_haos": lambda hoa: _raw_header(b"\x01\x00" + _hao_tlv(hoa) + _hao_tlv(hoa)),
+    "two_haos": lambda hoa: dstopts_header(b"\x01\x00" + _hao_tlv(hoa) + _hao_tlv(hoa)),
     # PadN whose length runs past the end of the header.
-    "padn_overrun": lambda hoa: _raw_header(b"\x01\x20" + b"\0" * 4),
+    "padn_overrun": lambda hoa: dstopts_header(b"\x01\x20" + b"\0" * 4),
 }
 
 
@@ -262,6 +256,6 @@ def test_pad1_run_before_hao(hao):
     """Pad1 options are single bytes (RFC 8200 4.2): a run of four before the
     HAO is well formed, so the checksum must be over the HoA.  Fails on an
     unpatched kernel."""
-    opts = _raw_header(b"\x00" * 4 + _hao_tlv(hao.hoa))
+    opts = dstopts_header(b"\x00" * 4 + _hao_tlv(hao.hoa))
     assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.coa, opts=opts))
 

@@ -7,7 +7,6 @@ The mobile node accepts it only if the HoA is one of its home addresses
 (ipv6_chk_home_addr: IFA_F_HOMEADDRESS).
 """
 
-import ipaddress
 import socket
 
 import pytest
@@ -15,15 +14,10 @@ import pytest
 from . import features
 from .capture import Capture
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
-from .packets import NH_ROUTING, NH_UDP, addr, checksum_source
+from .packets import NH_ROUTING, NH_UDP, addr, checksum_source, rh2_header
 from .xfrm import accept_ro
 
 PORT = 7001
-
-
-def rh2(coa: str) -> bytes:
-    """struct rt2_hdr: next header (kernel fills it), hdrlen 2, type 2, segleft 1."""
-    return bytes([0, 2, 2, 1]) + b"\0" * 4 + ipaddress.IPv6Address(coa).packed
 
 
 def _send_rh2(topo) -> list:
@@ -33,7 +27,7 @@ def _send_rh2(topo) -> list:
     rx.settimeout(1.5)
     tx = topo.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     with rx, tx, Capture(topo.mn, topo.mn_if) as cap:
-        tx.sendmsg([b"rh2"], [(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2(topo.coa))],
+        tx.sendmsg([b"rh2"], [(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(topo.coa))],
                    0, (topo.hoa, PORT))
         wire = cap.packets(lambda p: p.proto == NH_UDP and p.rh2_home() is not None)
         try:

@@ -72,7 +72,7 @@ def test_hao_option_alignment():
 def test_hao_before_routing_header_is_ignored():
     """A HAO in the dst0 header (before the RH) is for intermediate nodes."""
     dst0 = packets.hao_option(HOA)
-    rh = bytes([0, 2, 2, 1, 0, 0, 0, 0]) + _ip(HOA)
+    rh = packets.rh2_header(HOA)
     pkt = packets.Packet(_ip(COA), _ip(HA), [(60, dst0), (43, rh)], 135, b"")
     assert packets.home_address(pkt) is None
 
