@@ -66,9 +66,8 @@ def cmd_run(args, runner: Runner) -> int:
 
 def cmd_build(args, runner: Runner) -> int:
     job = pipeline.new_job(args, cache_root(), runner)
-    variant = "baseline" if args.baseline or not job.patches else "patched"
     with pipeline.locked(job):
-        image = pipeline.build_variant(job, variant)
+        image = pipeline.build_variant(job, job.variants(args.baseline)[-1])
     print(image)
     return Exit.PASS
 
@@ -78,9 +77,8 @@ def cmd_boot(args, runner: Runner) -> int:
     if not command:
         raise MipError("boot needs a command: mip6kit boot [options] -- CMD [ARGS...]")
     job = pipeline.new_job(args, cache_root(), runner)
-    variant = "baseline" if args.baseline or not job.patches else "patched"
     with pipeline.locked(job):
-        image = pipeline.build_variant(job, variant)
+        image = pipeline.build_variant(job, job.variants(args.baseline)[-1])
         kvm = pipeline.decide_kvm(job, image, args.kvm)
         res = pipeline.boot.boot(image, command, job.rundir / "boot", kvm=kvm,
                                  timeout=args.timeout, dry_run=runner.dry_run)

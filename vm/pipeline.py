@@ -43,6 +43,10 @@ class Job:
     def src(self) -> Path:
         return self.workdir / "src"
 
+    def variants(self, baseline_only: bool = False) -> list[str]:
+        """The kernels to build: baseline, then patched when there is a series."""
+        return ["baseline"] if baseline_only or not self.patches else list(VARIANTS)
+
     def patch_names(self) -> list[str]:
         return [slug(p) for p in self.patches]
 
@@ -140,7 +144,7 @@ def check_selection(pytest_args: list[str]) -> None:
     """Collect on the host first, so a bad -k fails before any build."""
     if not pytest_args:
         return
-    verifier = Path(__file__).resolve().parent.parent / "verifier"
+    verifier = project_root() / "verifier"
     res = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
                           "-p", "no:cacheprovider", "-c", "/dev/null", f"--rootdir={verifier}",
                           str(verifier), *pytest_args], capture_output=True, text=True)
@@ -160,7 +164,7 @@ def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
 
 def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
         baseline_only: bool) -> Exit:
-    variants = ["baseline"] if baseline_only or not job.patches else list(VARIANTS)
+    variants = job.variants(baseline_only)
     check_selection(pytest_args)
     results = {}
     with locked(job):
