@@ -13,6 +13,17 @@ def pytest_configure(config):
 
 
 @pytest.fixture
+def fake_linux():
+    """Make the smallest tree mip6kit accepts as Linux 6.12.117 at a path."""
+    def make(root: Path) -> Path:
+        (root / "net/ipv6").mkdir(parents=True)
+        (root / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\n")
+        (root / "net/ipv6/raw.c").write_text("int raw;\n")
+        return root
+    return make
+
+
+@pytest.fixture
 def cli():
     """Run the mip6kit CLI as a user would; returns CompletedProcess."""
     def run(*args, env=None, timeout=1800):

@@ -23,21 +23,14 @@ def test_bad_input(cli, tmp_path, args, needle):
     assert "Traceback" not in res.stderr
 
 
-def _fake_linux(root):
-    (root / "net/ipv6").mkdir(parents=True)
-    (root / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 1\n")
-    (root / "net/ipv6/raw.c").write_text("")
-    return root
-
-
 @pytest.mark.parametrize("extra,needle", [
     (["-k", "zzz_no_such_test"], "no verifier test matches"),
     (["-k", "not and"], "bad test selection"),
     (["--run-dir", "{linux}/runs"], "inside the tree"),
     (["--series", "{tmp}"], "series"),
 ])
-def test_bad_run_options_before_any_build(cli, tmp_path, extra, needle):
-    linux = _fake_linux(tmp_path / "linux")
+def test_bad_run_options_before_any_build(cli, fake_linux, tmp_path, extra, needle):
+    linux = fake_linux(tmp_path / "linux")
     extra = [e.format(linux=linux, tmp=tmp_path) for e in extra]
     series = [] if "--series" in extra else ["--no-series"]
     res = cli("run", "--tree", str(linux), *series, *extra,
@@ -47,8 +40,8 @@ def test_bad_run_options_before_any_build(cli, tmp_path, extra, needle):
     assert not (tmp_path / "cache/work").exists(), "a build started"
 
 
-def test_run_dir_that_is_a_file(cli, tmp_path):
-    linux = _fake_linux(tmp_path / "linux")
+def test_run_dir_that_is_a_file(cli, fake_linux, tmp_path):
+    linux = fake_linux(tmp_path / "linux")
     (tmp_path / "f").write_text("")
     res = cli("build", "--tree", str(linux), "--no-series", "--run-dir", str(tmp_path / "f"),
               env={"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
@@ -62,8 +55,8 @@ def test_help_documents_exit_codes(cli):
         assert code in out
 
 
-def test_dry_run_prints_commands(cli, tmp_path):
-    linux = _fake_linux(tmp_path / "linux")
+def test_dry_run_prints_commands(cli, fake_linux, tmp_path):
+    linux = fake_linux(tmp_path / "linux")
     res = cli("--dry-run", "build", "--tree", str(linux), "--no-series",
               env={"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr

@@ -20,14 +20,6 @@ PATCH = """\
 """
 
 
-def _fake_tree(root):
-    (root / "net/ipv6").mkdir(parents=True)
-    (root / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\n")
-    (root / "net/ipv6/raw.c").write_text("int raw;\n")
-    (root / ".config").write_text("CONFIG_IN_TREE=y\n")  # user's in-tree build state
-    return root
-
-
 def _digest(root):
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
@@ -38,8 +30,9 @@ def _digest(root):
 
 
 @pytest.fixture
-def setup(tmp_path):
-    user = _fake_tree(tmp_path / "linux")
+def setup(tmp_path, fake_linux):
+    user = fake_linux(tmp_path / "linux")
+    (user / ".config").write_text("CONFIG_IN_TREE=y\n")  # user's in-tree build state
     overlay = tmp_path / "overlay"
     (overlay / "tools").mkdir(parents=True)
     (overlay / "tools/frag").write_text("CONFIG_X=y\n")
@@ -109,8 +102,8 @@ def test_not_a_kernel_tree(tmp_path):
         tree.resolve(None, tmp_path / "empty", tmp_path / "cache", Runner())
 
 
-def test_tree_overlapping_cache(tmp_path):
-    _fake_tree(tmp_path / "linux")
+def test_tree_overlapping_cache(tmp_path, fake_linux):
+    fake_linux(tmp_path / "linux")
     with pytest.raises(MipError, match="overlaps the cache"):
         tree.resolve(None, tmp_path / "linux", tmp_path / "linux/cache", Runner())
 
