@@ -152,3 +152,44 @@ def rh2_header(coa: str) -> bytes:
     """struct rt2_hdr for IPV6_RTHDR: next header (kernel fills it), hdrlen 2,
     type 2, segments left 1, reserved, the care-of address (RFC 6275 6.4)."""
     return bytes([0, 2, 2, 1]) + b"\0" * 4 + ipaddress.IPv6Address(coa).packed
+
+
+
+MH_BRR, MH_BU, MH_BA = 0, 5, 6
+
+
+def _mh(mh_type: int, body: bytes) -> bytes:
+    """A Mobility Header message (RFC 6275 6.1.1): payload proto IPPROTO_NONE,
+    checksum 0 for the kernel to fill, the body padded with Pad1/PadN
+    mobility options to 8n bytes (6.2.1)."""
+    pad = (-(6 + len(body))) % 8
+    if pad == 1:
+        body += b"\x00"
+    elif pad:
+        body += bytes([OPT_PADN, pad - 2]) + b"\0" * (pad - 2)
+    return bytes([59, (6 + len(body)) // 8 - 1, mh_type, 0, 0, 0]) + body
+
+
+def mh_message(mh_type: int) -> bytes:
+    """A message of any MH type, 24 bytes, long enough for every type
+    mip6_mh_filter() knows; the body is zero."""
+    return _mh(mh_type, b"\0" * 18)
+
+
+def binding_update(seq: int, lifetime: int, flags: int = 0xC000) -> bytes:
+    """RFC 6275 6.1.7; flags default A|H; lifetime in units of 4 s."""
+    return _mh(MH_BU, struct.pack("!HHH", seq, flags, lifetime))
+
+
+def binding_ack(seq: int, lifetime: int, status: int = 0, flags: int = 0) -> bytes:
+    """RFC 6275 6.1.8."""
+    return _mh(MH_BA, struct.pack("!BBHH", status, flags, seq, lifetime))
+
+
+def mh_seq(msg: bytes) -> tuple[int, int] | None:
+    """(type, sequence number) of a received BU or BA, else None."""
+    if len(msg) >= 10 and msg[2] == MH_BU:
+        return MH_BU, struct.unpack_from("!H", msg, 6)[0]
+    if len(msg) >= 10 and msg[2] == MH_BA:
+        return MH_BA, struct.unpack_from("!H", msg, 8)[0]
+    return None

@@ -15,23 +15,27 @@ import struct
 from dataclasses import dataclass
 
 import pytest
-from scapy.layers.inet6 import MIP6MH_BA as BA
-from scapy.layers.inet6 import MIP6MH_BU as BU
 
 from . import features
 from .capture import Capture
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import (
+    MH_BA,
+    MH_BU,
     NH_ICMPV6,
     NH_MH,
     NH_UDP,
     addr,
+    binding_ack,
+    binding_update,
     checksum_source,
     dstopts_header,
     hao_option,
     home_address,
+    mh_seq,
     rh2_header,
 )
+from .receiver import Receiver
 from .xfrm import accept_ro, hao_output
 
 RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
@@ -52,8 +56,7 @@ class Kind:
         if self.proto == NH_MH:
             # Binding Update, A and H set, explicit sequence and lifetime;
             # checksum left 0: the kernel fills it (offset 4).
-            bu = BU(seq=BU_SEQ, flags="AH", mhtime=10, cksum=0)
-            return bytes(bu)
+            return binding_update(BU_SEQ, 10)
         if self.proto == NH_ICMPV6:
             return struct.pack("!BBHHH", 128, 0, 0, 0x6d36, 1) + b"mip6kit"
         return b"mip6kit udp"
@@ -78,18 +81,22 @@ def hao(topo, no_splat):
     return topo
 
 
-def exchange(t, kind: Kind, *, src: str, opts: bytes | None, sticky: bool = False,
-             corked: bool = False):
-    """Send one packet from the MN to the HA address; corked=True sends the
-    payload in two sendmsg() calls, the first with MSG_MORE (ip6_append_data
-    keeps the options of the first call in the cork).
+@dataclass
+class Exchange:
+    wire: list  # packets captured on the HA's link
+    got: tuple[bytes, str] | None  # (data, sender) delivered to the HA socket
+    drops: dict  # HA drop counters that moved (when nothing was delivered)
 
-    Returns (packets captured on h0, (data, sender) received by the HA or None).
-    """
+
+def exchange(t, kind: Kind, *, src: str, opts: bytes | None, sticky: bool = False,
+             corked: bool = False) -> Exchange:
+    """Send one packet from the MN to the HA address and wait for the HA's
+    verdict; corked=True sends the payload in two sendmsg() calls, the first
+    with MSG_MORE (ip6_append_data keeps the options of the first call in
+    the cork)."""
     rx_proto = kind.proto if kind.sock_type == socket.SOCK_RAW else 0
     rx = t.ha.socket(socket.AF_INET6, kind.sock_type, rx_proto)
     rx.bind(("::", UDP_PORT if kind is UDP else 0))
-    rx.settimeout(1.5)
     tx = t.mn.socket(socket.AF_INET6, kind.sock_type, rx_proto)
     cmsgs = [pktinfo(src, t.mn.ifindex(t.mn_if))]
     if opts is not None and sticky:
@@ -97,31 +104,25 @@ def exchange(t, kind: Kind, *, src: str, opts: bytes | None, sticky: bool = Fals
     elif opts is not None:
         cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, opts))
     dest = (t.ha_addr, UDP_PORT if kind is UDP else 0)
+    # A raw ICMPv6 socket also sees neighbour discovery: wait for our echo.
+    ours = (lambda d: d[:1] == b"\x80") if kind is ICMP else (lambda d: True)
     with rx, tx, Capture(t.ha, t.ha_if) as cap:
+        receiver = Receiver(t.ha, rx, ours)
         payload = kind.payload()
         if corked:
             tx.sendmsg([payload[:4]], cmsgs, socket.MSG_MORE, dest)
             tx.sendmsg([payload[4:]], [], 0, dest)
         else:
             tx.sendmsg([payload], cmsgs, 0, dest)
-        wire = cap.packets(lambda p: p.proto == kind.proto and addr(p.dst) == t.ha_addr)
-        got = _receive(rx, kind)
-    return wire, got
+        verdict = receiver.wait()
+        wire = cap.drain(lambda p: p.proto == kind.proto and addr(p.dst) == t.ha_addr)
+    got = (verdict.data, verdict.peer) if verdict.delivered else None
+    return Exchange(wire, got, verdict.drops)
 
 
-def _receive(rx, kind: Kind) -> tuple[bytes, str] | None:
-    """The first datagram of our kind; a raw ICMPv6 socket also sees ND/MLD."""
-    while True:
-        try:
-            data, peer = rx.recvfrom(2048)
-        except TimeoutError:
-            return None
-        if kind is not ICMP or data[:1] == b"\x80":  # echo request
-            return data, peer[0]
-
-
-def assert_summed_over_hoa(t, kind: Kind, wire, got) -> None:
+def assert_summed_over_hoa(t, kind: Kind, ex: Exchange) -> None:
     """Both oracles must agree that the packet was summed over the HoA."""
+    wire, got = ex.wire, ex.got
     assert len(wire) == 1, f"expected one packet on the HA link, saw {len(wire)}"
     pkt = wire[0]
     assert addr(pkt.src) == t.coa, f"left with source {addr(pkt.src)}, not the CoA"
@@ -133,8 +134,7 @@ def assert_summed_over_hoa(t, kind: Kind, wire, got) -> None:
         f"RFC 6275 6.3 wants the HoA in the pseudo-header: (b) the wire bytes are "
         f"summed over {wire_says}; (a) the HA kernel {ha_says}")
     if kind is MH:
-        bu = BU(got[0])
-        assert bu.mhtype == 5 and bu.seq == BU_SEQ, "HA received something else than our BU"
+        assert mh_seq(got[0]) == (MH_BU, BU_SEQ), "HA received something else than our BU"
 
 
 @pytest.mark.patch(RAW_PATCH)
@@ -142,15 +142,15 @@ def test_mh_bu_cmsg_hao(hao):
     """RFC 6275 6.1.1/6.3: a BU from the CoA with HAO(HoA) as IPV6_DSTOPTS
     ancillary data is summed over the HoA and accepted by the HA.
     Fails on an unpatched kernel (summed over the CoA, dropped)."""
-    assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.coa, opts=hao_option(hao.hoa)))
+    assert_summed_over_hoa(hao, MH, exchange(hao, MH, src=hao.coa, opts=hao_option(hao.hoa)))
 
 
 @pytest.mark.patch(RAW_PATCH)
 def test_mh_bu_sticky_hao(hao):
     """As test_mh_bu_cmsg_hao, with the HAO set as sticky IPV6_DSTOPTS
     (RFC 3542 section 9 setsockopt).  Fails on an unpatched kernel."""
-    wire, got = exchange(hao, MH, src=hao.coa, opts=hao_option(hao.hoa), sticky=True)
-    assert_summed_over_hoa(hao, MH, wire, got)
+    ex = exchange(hao, MH, src=hao.coa, opts=hao_option(hao.hoa), sticky=True)
+    assert_summed_over_hoa(hao, MH, ex)
 
 
 @pytest.mark.patch(RAW_PATCH)
@@ -158,7 +158,7 @@ def test_icmpv6_echo_hao(hao):
     """RFC 6275 6.3 applies to ICMPv6 too: a raw ICMPv6 echo request with a
     HAO is summed over the HoA.  Fails on an unpatched kernel."""
     assert_summed_over_hoa(hao, ICMP,
-                           *exchange(hao, ICMP, src=hao.coa, opts=hao_option(hao.hoa)))
+                           exchange(hao, ICMP, src=hao.coa, opts=hao_option(hao.hoa)))
 
 
 @pytest.mark.patch(UDP_PATCH)
@@ -166,8 +166,7 @@ def test_udp_hao(hao):
     """RFC 6275 6.3 for UDP: a datagram from the CoA with a HAO is summed over
     the HoA.  Fails on an unpatched kernel: the HA counts Udp6InCsumErrors."""
     before = hao.ha.snmp("Udp6InCsumErrors")
-    wire, got = exchange(hao, UDP, src=hao.coa, opts=hao_option(hao.hoa))
-    assert_summed_over_hoa(hao, UDP, wire, got)
+    assert_summed_over_hoa(hao, UDP, exchange(hao, UDP, src=hao.coa, opts=hao_option(hao.hoa)))
     assert hao.ha.snmp("Udp6InCsumErrors") == before, "HA counted a UDP checksum error"
 
 
@@ -176,15 +175,16 @@ def test_udp_hao_corked(hao):
     """As test_udp_hao through the corked path (MSG_MORE, then the last
     part): udp_v6_push_pending_frames() must read the HoA from the cork's
     options before they are released.  Fails on an unpatched kernel."""
-    wire, got = exchange(hao, UDP, src=hao.coa, opts=hao_option(hao.hoa), corked=True)
-    assert_summed_over_hoa(hao, UDP, wire, got)
-    assert got[0] == UDP.payload(), "the two corked parts did not arrive as one datagram"
+    ex = exchange(hao, UDP, src=hao.coa, opts=hao_option(hao.hoa), corked=True)
+    assert_summed_over_hoa(hao, UDP, ex)
+    assert ex.got[0] == UDP.payload(), "the two corked parts did not arrive as one datagram"
 
 
 def test_control_home_source_without_hao(hao):
     """Control, passes on every kernel: a BU from the HoA without a HAO is
     summed over the HoA (its own source) and accepted."""
-    wire, got = exchange(hao, MH, src=hao.hoa, opts=None)
+    ex = exchange(hao, MH, src=hao.hoa, opts=None)
+    wire, got = ex.wire, ex.got
     assert len(wire) == 1 and addr(wire[0].src) == hao.hoa and not wire[0].dstopts()
     assert checksum_source(wire[0]) == wire[0].src
     assert got is not None and got[1] == hao.hoa
@@ -195,7 +195,7 @@ def test_control_xfrm_hao_state(hao):
     route-optimisation HAO state (mip6_destopt_output) leaves from the CoA
     with the HAO inserted by the kernel, summed over the HoA (RFC 6275 6.3)."""
     hao_output(hao.mn, hao.ha_addr, hao.hoa, hao.coa, "135")
-    assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.hoa, opts=None))
+    assert_summed_over_hoa(hao, MH, exchange(hao, MH, src=hao.hoa, opts=None))
 
 
 def test_control_ba_with_rh2(hao):
@@ -205,19 +205,21 @@ def test_control_ba_with_rh2(hao):
     final destination (the HoA) and the MN accepts it from the HA."""
     accept_ro(hao.mn, "route2", MH.xfrm_name)
     rx = hao.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
-    rx.settimeout(1.5)
     tx = hao.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
-    ba = bytes(BA(status=0, seq=BU_SEQ, mhtime=10, cksum=0))
+    ba = binding_ack(BU_SEQ, 10)
     with rx, tx, Capture(hao.mn, hao.mn_if) as cap:
+        receiver = Receiver(hao.mn, rx)
         tx.sendmsg([ba], [pktinfo(hao.ha_addr, 0),
-                          (socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(hao.coa))], 0, (hao.hoa, 0))
-        wire = cap.packets(lambda p: p.proto == NH_MH and p.rh2_home() is not None)
-        got = _receive(rx, MH)
+                          (socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(hao.coa))],
+                   0, (hao.hoa, 0))
+        verdict = receiver.wait()
+        wire = cap.drain(lambda p: p.proto == NH_MH and p.rh2_home() is not None)
+    got = (verdict.data, verdict.peer) if verdict.delivered else None
     assert len(wire) == 1 and addr(wire[0].dst) == hao.coa
     assert addr(wire[0].rh2_home()) == hao.hoa
     assert checksum_source(wire[0]) == wire[0].src, "not summed over (HA, HoA)"
     assert got is not None and got[1] == hao.ha_addr, f"MN did not accept the BA: {got}"
-    assert BA(got[0]).seq == BU_SEQ
+    assert mh_seq(got[0]) == (MH_BA, BU_SEQ)
 
 
 def _hao_tlv(hoa: str, length: int = 16) -> bytes:
@@ -243,12 +245,13 @@ def test_malformed_dstopts_fall_back(hao, case):
     (no_splat), and the checksum stays over the packet's source (the CoA):
     RFC 6275 6.3 only applies to one well-formed HAO.  The HA drops them."""
     opts = MALFORMED[case](hao.hoa)
-    wire, got = exchange(hao, MH, src=hao.coa, opts=opts)
-    assert len(wire) == 1, "the packet did not go out"
-    pkt = wire[0]
+    ex = exchange(hao, MH, src=hao.coa, opts=opts)
+    assert len(ex.wire) == 1, "the packet did not go out"
+    pkt = ex.wire[0]
     assert pkt.dstopts()[0][2:] == opts[2:], "options changed on the wire"
     assert checksum_source(pkt) == pkt.src, "checksum not over the packet source"
-    assert got is None, "HA accepted malformed options"
+    assert ex.got is None, "HA accepted malformed options"
+    assert ex.drops.get("Ip6InHdrErrors"), f"HA did not count a header error: {ex.drops}"
 
 
 @pytest.mark.patch(RAW_PATCH)
@@ -257,5 +260,5 @@ def test_pad1_run_before_hao(hao):
     HAO is well formed, so the checksum must be over the HoA.  Fails on an
     unpatched kernel."""
     opts = dstopts_header(b"\x00" * 4 + _hao_tlv(hao.hoa))
-    assert_summed_over_hoa(hao, MH, *exchange(hao, MH, src=hao.coa, opts=opts))
+    assert_summed_over_hoa(hao, MH, exchange(hao, MH, src=hao.coa, opts=opts))
 

@@ -15,6 +15,7 @@ from . import features
 from .capture import Capture
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import NH_ROUTING, NH_UDP, addr, checksum_source, rh2_header
+from .receiver import Receiver
 from .xfrm import accept_ro
 
 PORT = 7001
@@ -24,21 +25,20 @@ def _send_rh2(topo) -> list:
     rx = topo.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     rx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
     rx.bind(("::", PORT))
-    rx.settimeout(1.5)
     tx = topo.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     with rx, tx, Capture(topo.mn, topo.mn_if) as cap:
+        receiver = Receiver(topo.mn, rx, ancsize=socket.CMSG_SPACE(20))
         tx.sendmsg([b"rh2"], [(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(topo.coa))],
                    0, (topo.hoa, PORT))
-        wire = cap.packets(lambda p: p.proto == NH_UDP and p.rh2_home() is not None)
-        try:
-            data, anc, _, peer = rx.recvmsg(100, socket.CMSG_SPACE(20))
-        except TimeoutError:
-            return [wire, None, None]
+        verdict = receiver.wait()
+        wire = cap.drain(lambda p: p.proto == NH_UDP and p.rh2_home() is not None)
+    if not verdict.delivered:
+        return [wire, None, None]
     dst = None
-    for level, kind, value in anc:
+    for level, kind, value in verdict.anc:
         if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
             dst = addr(value[:16])
-    return [wire, (data, peer[0]), dst]
+    return [wire, (verdict.data, verdict.peer), dst]
 
 
 @pytest.fixture

@@ -6,7 +6,12 @@ user of these messages, so the verifier uses it.
 """
 
 
-def accept_ro(ns, ro_proto: str, *uppers: str) -> None:
+def upspec(upper: str, mh_type: int | None = None) -> list[str]:
+    """The selector's upper-layer part: `proto 135 type 5` selects BUs only."""
+    return ["proto", upper] + (["type", str(mh_type)] if mh_type is not None else [])
+
+
+def accept_ro(ns, ro_proto: str, *uppers: str, mh_type: int | None = None) -> None:
     """Accept any HAO or RH2 (ro_proto "hao" or "route2") for upper protocols.
 
     A wildrecv state with :: addresses matches every packet (the old mip6d
@@ -17,13 +22,17 @@ def accept_ro(ns, ro_proto: str, *uppers: str) -> None:
           "mode", "ro", "coa", "::", "flag", "wildrecv")
     for upper in uppers:
         ns.ip("xfrm", "policy", "add", "dir", "in", "src", "::/0", "dst", "::/0",
-              "proto", upper, "tmpl", "proto", ro_proto, "mode", "ro", "level", "use")
+              *upspec(upper, mh_type), "tmpl", "proto", ro_proto, "mode", "ro", "level", "use")
 
 
-def hao_output(ns, ha: str, hoa: str, coa: str, upper: str) -> None:
-    """Outbound RO HAO: packets HoA -> HA leave with source CoA and a HAO(HoA)."""
-    ns.ip("xfrm", "state", "add", "src", hoa, "dst", ha, "proto", "hao", "spi", "0",
-          "mode", "ro", "coa", coa)
+def hao_output(ns, ha: str, hoa: str, coa: str, upper: str, mh_type: int | None = None,
+               state: bool = True) -> None:
+    """Outbound RO HAO: packets HoA -> HA leave with source CoA and a HAO(HoA);
+    with mh_type, only Mobility Header messages of that type; state=False
+    adds only the policy (to an existing state)."""
+    if state:
+        ns.ip("xfrm", "state", "add", "src", hoa, "dst", ha, "proto", "hao", "spi", "0",
+              "mode", "ro", "coa", coa)
     ns.ip("xfrm", "policy", "add", "dir", "out", "src", f"{hoa}/128", "dst", f"{ha}/128",
-          "proto", upper, "tmpl", "src", hoa, "dst", ha, "proto", "hao", "mode", "ro",
+          *upspec(upper, mh_type), "tmpl", "src", hoa, "dst", ha, "proto", "hao", "mode", "ro",
           "level", "use")

@@ -82,8 +82,7 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
     if not image.is_file() and not dry_run:
         raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
                        Exit.BOOT_FAILURE)
-    rwdirs = [outdir, *(rwdirs or [])]
-    argv = vng_argv(image, command, kvm, rwdirs)
+    argv = vng_argv(image, command, kvm, list(rwdirs or []))
     if dry_run:
         print(shlex.join(argv))
         return BootResult(0, outdir / "console.log", outdir / "guest-stdout.log", 0.0)

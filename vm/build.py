@@ -10,12 +10,16 @@ import time
 from pathlib import Path
 
 from . import kconfig
+from .cache import short_hash
 from .errors import Exit, MipError
 from .proc import Runner
+from .scratch import SyncResult
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 30.0  # seconds between progress lines
+BUILT_STAMP = ".mip6kit-built"  # in a build dir: the last make finished
+CONFIG_STAMP = ".mip6kit-config"  # fragment and .config hashes of the last check
 
 
 def make_env(cache: Path, workdir: Path) -> tuple[dict, list[str]]:
@@ -72,65 +76,119 @@ def _fmt(seconds: float) -> str:
     return f"{m}m{s:02d}s"
 
 
-def _seed(builddir: Path, baseline: Path) -> None:
-    """Start a series build dir as a copy of the finished baseline build of the
-    same config, so only what the series changes is rebuilt.  Only the
-    baseline is used as a seed: its objects always match the unpatched tree."""
-    if builddir == baseline or not (baseline / ".mip6kit-built").is_file():
-        return
-    log.info("seeding %s from %s (incremental build)", builddir.name, baseline.name)
+def seed(builddir: Path, baseline: Path) -> bool:
+    """Start a build dir as a copy of the finished baseline build of the same
+    config, so only what differs from the tree is rebuilt.  Only the baseline
+    is used as a seed: its objects always match the unpatched tree.  The
+    caller must then give the differing files a new mtime."""
+    if builddir.exists() or not (baseline / BUILT_STAMP).is_file():
+        return False
+    log.info("seeding %s from the baseline build (incremental build)", builddir)
     tmp = builddir.with_name(builddir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     res = subprocess.run(["cp", "-a", str(baseline), str(tmp)], capture_output=True, text=True)
     if res.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise MipError(f"copying {baseline} to seed {builddir.name} failed: "
+        raise MipError(f"copying {baseline} to seed {builddir} failed: "
                        f"{res.stderr.strip()}", Exit.BUILD_FAILURE)
-    (tmp / ".mip6kit-built").unlink()
+    (tmp / BUILT_STAMP).unlink()
     tmp.rename(builddir)
+    return True
+
+
+def _config_key(fragment: Path, dotconfig: Path) -> str | None:
+    try:
+        return short_hash(fragment.read_bytes()) + "-" + short_hash(dotconfig.read_bytes())
+    except OSError:
+        return None
+
+
+def _stamped(builddir: Path, fragment: Path) -> bool:
+    stamp = builddir / CONFIG_STAMP
+    key = _config_key(fragment, builddir / ".config")
+    return key is not None and stamp.is_file() and stamp.read_text().strip() == key
 
 
 def configure(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runner,
-              env: dict, make_vars: list[str]) -> None:
-    """allnoconfig + fragment, then olddefconfig, then check every line."""
+              env: dict, make_vars: list[str], kconfig_changed: bool = False) -> None:
+    """allnoconfig + fragment, then olddefconfig, then check every line.
+
+    Skipped when the fragment and the .config are those of the last checked
+    configuration and no Kconfig file changed (a stamp in the build dir).
+    """
     argv = ["make", "-C", str(src), f"O={builddir}", *make_vars]
     if runner.dry_run:
         runner.run(argv + [f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"])
         runner.run(argv + ["olddefconfig"])
         return
-    kconfig.read_fragment(fragment)  # bad syntax is a usage error, before make
+    frag = kconfig.read_fragment(fragment)  # bad syntax is a usage error, before make
+    if not kconfig_changed and _stamped(builddir, fragment):
+        log.info("config: unchanged since it was last checked")
+        return
+    (builddir / CONFIG_STAMP).unlink(missing_ok=True)
     for target in ([f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"], ["olddefconfig"]):
         if _stream_make(argv + target, src, env, logfile, "config") != 0:
             raise MipError(f"configuring failed; see {logfile}", Exit.BUILD_FAILURE)
-    dropped = kconfig.check_fragment(src, builddir / ".config", fragment)
-    if dropped:
+    check_config(src, builddir, fragment)
+    log.info("config: all %d requested symbols are set", len(frag))
+
+
+def check_config(src: Path, builddir: Path, fragment: Path) -> None:
+    """The verdict from the .config kbuild wrote; kconfiglib only explains."""
+    dotconfig = builddir / ".config"
+    if kconfig.unmet(kconfig.read_config(dotconfig), kconfig.read_fragment(fragment)):
+        dropped = kconfig.check_fragment(src, dotconfig, fragment)
         lines = "\n  ".join(str(d) for d in dropped)
         raise MipError(f"the config fragment {fragment} did not survive olddefconfig:\n  "
                        f"{lines}\nadd the missing dependencies to the fragment",
                        Exit.BUILD_FAILURE)
-    log.info("config: all %d requested symbols are set", len(kconfig.read_fragment(fragment)))
+    key = _config_key(fragment, dotconfig)
+    if key is not None:
+        (builddir / CONFIG_STAMP).write_text(key + "\n")
+
+
+def _toolchain(make_vars: list[str]) -> str:
+    """What else a build depends on besides the tree and its config."""
+    out = " ".join(make_vars)
+    for tool in (["gcc", "--version"], ["ld", "--version"]):
+        try:
+            res = subprocess.run(tool, capture_output=True, text=True)
+            out += "\n" + (res.stdout.splitlines() or [""])[0]
+        except OSError:
+            out += f"\n{tool[0]} missing"
+    return short_hash(out)
 
 
 def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runner,
-          cache: Path, jobs: int, seed_from: Path) -> Path:
-    """Configure and build bzImage in builddir; returns the image path."""
-    env, make_vars = make_env(cache, builddir.parent)
-    if not builddir.exists() and not runner.dry_run:
-        _seed(builddir, seed_from)
+          cache: Path, jobs: int, synced: SyncResult) -> Path:
+    """Configure and build bzImage in builddir; returns the image path.
+
+    make is skipped when the build dir's stamp says it finished for this
+    sync generation of the scratch tree, this config and this toolchain:
+    nothing it reads can have changed."""
+    env, make_vars = make_env(cache, src.parent)
+    kconfig_changed = synced.kconfig_changed
     if not runner.dry_run:
         builddir.mkdir(parents=True, exist_ok=True)
         logfile.parent.mkdir(parents=True, exist_ok=True)
-    configure(src, builddir, fragment, logfile, runner, env, make_vars)
+    configure(src, builddir, fragment, logfile, runner, env, make_vars, kconfig_changed)
     argv = ["make", "-C", str(src), f"O={builddir}", f"-j{jobs}", *make_vars, "bzImage"]
     image = builddir / "arch/x86/boot/bzImage"
     if runner.dry_run:
         runner.run(argv)
         return image
+    built = builddir / BUILT_STAMP
+    key = f"generation {synced.generation} toolchain {_toolchain(make_vars)}\n"
+    if image.is_file() and built.is_file() and built.read_text() == key:
+        log.info("build: nothing changed since %s was built", builddir.name)
+        return image
     log.info("building %s (full log: %s)", builddir, logfile)
-    (builddir / ".mip6kit-built").unlink(missing_ok=True)
+    built.unlink(missing_ok=True)
     if _stream_make(argv, src, env, logfile, "build") != 0:
         tail = "".join(logfile.read_text(errors="replace").splitlines(True)[-15:])
         raise MipError(f"kernel build failed; last lines of {logfile}:\n{tail}",
                        Exit.BUILD_FAILURE)
-    (builddir / ".mip6kit-built").write_text(time.strftime("%F %T\n"))
+    if not _stamped(builddir, fragment):
+        check_config(src, builddir, fragment)  # kbuild's syncconfig rewrote .config
+    built.write_text(key)
     return image

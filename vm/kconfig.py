@@ -161,3 +161,9 @@ def check_fragment(srctree: Path, dotconfig: Path, fragment: Path) -> list[Dropp
             got = sym.str_value or "n"
             dropped.append(Dropped(s.symbol, s.value, got, explain(kconf, s.symbol)))
     return dropped
+
+
+def unmet(config: dict[str, Setting], fragment: dict[str, Setting]) -> list[Setting]:
+    """Fragment lines that the .config does not hold, read as kbuild wrote it."""
+    return [s for s in fragment.values()
+            if config.get(s.symbol, Setting(s.symbol, "n", 0)).value != s.value]

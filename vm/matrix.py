@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Baseline-versus-patched results and the expectations they must meet.
 
-A test marked @pytest.mark.patch(NAME) guards patch NAME: it must fail on
-the baseline kernel and pass with the series (a baseline-only run just
-checks that it fails).  Every other test must pass
-(or skip with a reason) on both.
+A test marked @pytest.mark.patch(NAME) guards patch NAME on every base
+whose series carries NAME: there it must fail on the baseline kernel and
+pass with the series (a baseline-only run just checks that it fails).  On a
+base whose series does not carry NAME (the regression it fixes is not
+there), and for every unmarked test, it must pass (or skip with a reason)
+on every kernel.
 """
 
 import json
@@ -17,10 +19,11 @@ from .errors import Exit, MipError
 @dataclass(frozen=True)
 class Row:
     test: str
-    patches: tuple[str, ...]
+    patches: tuple[str, ...]  # the patches of this series it guards
     outcomes: dict  # variant -> passed/failed/skipped/error/missing
     ok: bool
     why: str
+    markers: tuple[str, ...] = ()  # every patch its markers name, on any base
 
 
 def load(path: Path) -> dict[str, dict]:
@@ -33,28 +36,39 @@ def load(path: Path) -> dict[str, dict]:
         raise MipError(f"{path} is not valid JSON: {e}", Exit.TEST_FAILURE) from None
 
 
-def judge(results: dict[str, dict[str, dict]], patch_names: list[str]) -> list[Row]:
-    """results: variant ("baseline", "patched") -> results.json contents."""
+def judge(results: dict[str, dict[str, dict]], series: list[str],
+          elsewhere: frozenset[str] = frozenset()) -> list[Row]:
+    """results: variant ("baseline", "patched") -> results.json contents.
+
+    series: the patch names of this tree's series.  elsewhere: the names of
+    patches that only other bases carry.  A test guards the patches of its
+    markers that this series carries; a marker naming only patches of other
+    bases (a regression fix that this base does not need) makes no claim
+    here, so the test must pass on every kernel of this base like any
+    other.  A marker naming a patch of no series at all is an error.
+    """
     variants = list(results)
     tests = sorted({t for r in results.values() for t in r})
     rows = []
     for test in tests:
         outcomes = {v: results[v].get(test, {}).get("outcome", "missing") for v in variants}
-        patches = tuple(next((results[v][test]["patches"] for v in variants
+        markers = tuple(next((results[v][test]["patches"] for v in variants
                               if test in results[v]), []))
-        unknown = [p for p in patches if p not in patch_names]
-        if unknown and "patched" in results:
-            ok, why = False, f"marker names no patch of the series: {', '.join(unknown)}"
-        elif patches and "patched" in results:
+        guards = tuple(p for p in markers if p in series)
+        unknown = [p for p in markers if p not in series and p not in elsewhere]
+        if unknown:
+            ok, why = False, f"marker names no patch of any series: {', '.join(unknown)}"
+        elif guards and "patched" in results:
             ok = outcomes.get("baseline") == "failed" and outcomes.get("patched") == "passed"
             why = "" if ok else "must fail on baseline and pass with the series"
-        elif patches:
+        elif guards:
             ok = outcomes.get("baseline") == "failed"
             why = "" if ok else "guards a patch, so must fail without the series"
         else:
             ok = all(o in ("passed", "skipped") for o in outcomes.values())
-            why = "" if ok else "must pass on every kernel"
-        rows.append(Row(test, patches, outcomes, ok, why))
+            why = "" if ok else "must pass on every kernel" + (
+                " (its patch is for another base)" if markers else "")
+        rows.append(Row(test, guards, outcomes, ok, why, markers))
     return rows
 
 
@@ -67,7 +81,8 @@ def render(rows: list[Row]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         cells = "  ".join(f"{r.outcomes[v]:<8}" for v in variants)
-        tie = f" (guards {', '.join(r.patches)})" if r.patches else ""
+        tie = f" (guards {', '.join(r.patches)})" if r.patches else (
+            " (guards a patch of another base only)" if r.markers else "")
         verdict = "ok" if r.ok else f"UNEXPECTED: {r.why}"
         lines.append(f"{r.test:<{width}}  {cells}  {verdict}{tie}")
     bad = sum(not r.ok for r in rows)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mip6kit import project_root
 
-from . import boot, build, matrix, tree
+from . import boot, build, matrix, scratch, tree
 from .cache import Lock, short_hash, tree_key
 from .errors import Exit, MipError
 from .proc import Runner
@@ -39,9 +39,9 @@ class Job:
     def workdir(self) -> Path:
         return self.cache / "work" / tree_key(self.tree.origin)
 
-    @property
-    def src(self) -> Path:
-        return self.workdir / "src"
+    def src(self, variant: str) -> Path:
+        """The variant's own scratch tree (and, inside it, its build dirs)."""
+        return self.workdir / f"src-{variant}"
 
     def variants(self, baseline_only: bool = False) -> list[str]:
         """The kernels to build: baseline, then patched when there is a series."""
@@ -56,6 +56,14 @@ def slug(patch: Path) -> str:
     stem = patch.name.removesuffix(".patch")
     head, _, rest = stem.partition("-")
     return rest if head.isdigit() and rest else stem
+
+
+def other_series_patches(mine: list[str]) -> frozenset[str]:
+    """Names of the patches that only the other series in patches/ carry."""
+    names = set()
+    for series in (project_root() / "patches").glob("*/series"):
+        names |= {slug(p) for p in tree.read_series(series.parent)}
+    return frozenset(names - set(mine))
 
 
 def new_job(args, cache: Path, runner: Runner) -> Job:
@@ -118,22 +126,35 @@ def locked(job: Job):
 
 
 def build_variant(job: Job, variant: str) -> Path:
-    """Sync the scratch copy, apply the series for 'patched', build; returns bzImage.
-
-    Call with the work dir lock held.
-    """
+    """Sync the variant's scratch tree (with the series for 'patched'), build;
+    returns bzImage.  Call with the work dir lock held."""
     patches = job.patches if variant == "patched" else []
     outdir = job.rundir / variant
-    tree.sync_scratch(job.tree, job.src, project_root() / "kernel-src-overlay", job.runner)
-    tree.apply_series(job.src, patches, job.runner)
-    fragment = job.src / FRAGMENT
+    src = job.src(variant)
+    _drop_legacy_layout(job)
+    synced = scratch.sync(job.tree.origin, src, project_root() / "kernel-src-overlay", patches,
+                          job.runner, link_dest=job.src("baseline"))
+    fragment = src / FRAGMENT
     cfg = short_hash(fragment.read_bytes()) if fragment.exists() else "dryrun"
-    builddir = job.workdir / f"build-{tree.series_id(patches)}-{cfg}"
-    image = build.build(job.src, builddir, fragment, outdir / "build.log", job.runner,
-                        job.cache, job.jobs, job.workdir / f"build-baseline-{cfg}")
+    builddir = scratch.build_dir(src, cfg)
+    if not job.runner.dry_run and variant != "baseline":
+        if build.seed(builddir, scratch.build_dir(job.src("baseline"), cfg)):
+            scratch.touch_differing(job.tree.origin, src)
+    image = build.build(src, builddir, fragment, outdir / "build.log", job.runner,
+                        job.cache, job.jobs, synced)
     if not job.runner.dry_run:
         shutil.copy(builddir / ".config", outdir / "config")
     return image
+
+
+def _drop_legacy_layout(job: Job) -> None:
+    """mip6kit 0.1 shared one work/<tree>/src between variants, with build
+    dirs beside it; nothing reads them any more."""
+    old = [job.workdir / "src", *job.workdir.glob("build-*")]
+    for d in old:
+        if d.is_dir() and not job.runner.dry_run:
+            log.info("removing %s (layout of an older mip6kit)", d)
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def verifier_command(outdir: Path, pytest_args: list[str]) -> list[str]:
@@ -173,8 +194,10 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
             use_kvm = decide_kvm(job, image, kvm)
             outdir = job.rundir / variant
             log.info("verifying %s kernel (KTAP follows)", variant)
-            res = boot.boot(image, verifier_command(outdir, pytest_args), outdir, kvm=use_kvm,
-                            timeout=timeout, dry_run=job.runner.dry_run)
+            # The guest writes junit.xml, results.json and dmesg.txt here.
+            res = boot.boot(image, verifier_command(outdir, pytest_args), outdir,
+                            rwdirs=[outdir], kvm=use_kvm, timeout=timeout,
+                            dry_run=job.runner.dry_run)
             if job.runner.dry_run:
                 continue
             if res.rc not in (0, 1):
@@ -184,7 +207,7 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
             results[variant] = matrix.load(outdir / "results.json")
     if job.runner.dry_run:
         return Exit.PASS
-    rows = matrix.judge(results, job.patch_names() if len(variants) > 1 else [])
+    rows = matrix.judge(results, job.patch_names(), other_series_patches(job.patch_names()))
     table = matrix.render(rows)
     (job.rundir / "matrix.txt").write_text(table)
     sys.stdout.write(table)

@@ -1,30 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Kernel trees: Debian's source packages, users' trees, and scratch copies.
+"""Kernel trees (Debian's source packages, users' trees) and patch series.
 
-A user's tree is only ever read.  The series is applied to a scratch copy in
-the cache, kept in sync with rsync so that rebuilds stay incremental.
+A user's tree is only ever read; vm/scratch.py makes the copies we build.
 """
 
 import logging
 import os
 import re
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import Lock, short_hash
-from .errors import Exit, MipError
+from .cache import Lock
+from .errors import MipError
 from .proc import Runner
 
 log = logging.getLogger(__name__)
 
 DEBIAN_BASES = {"6.12": "linux-source-6.12", "6.1": "linux-source-6.1"}
-
-# In-tree build state that makes kbuild refuse an O= build; never copied.
-_EXCLUDES = ["/.git", "/.config", "/include/config/", "/include/generated/",
-             "/arch/*/include/generated/"]
-
 
 @dataclass(frozen=True)
 class KernelTree:
@@ -107,46 +100,6 @@ def resolve(base: str | None, tree: Path | None, cache: Path, runner: Runner) ->
     return KernelTree(origin, base, version)
 
 
-def _touch(root: Path, rel_paths: list[str]) -> None:
-    now = time.time()
-    for rel in rel_paths:
-        p = root / rel
-        if p.is_file():
-            os.utime(p, (now, now))
-
-
-def sync_scratch(tree: KernelTree, src: Path, overlay: Path, runner: Runner) -> None:
-    """Make src an exact copy of the tree plus the overlay.
-
-    Files that rsync rewrites get the current time, so that make rebuilds
-    what a previous run had patched even though rsync restores old mtimes.
-    """
-    argv = ["rsync", "-a", "--delete", "--itemize-changes"]
-    argv += [f"--exclude={e}" for e in _EXCLUDES]
-    argv += [f"{tree.origin}/", f"{src}/"]
-    log.info("syncing scratch copy %s from %s", src, tree.origin)
-    if runner.dry_run:
-        runner.run(argv)
-        runner.run(["rsync", "-a", f"{overlay}/", f"{src}/"])
-        return
-    # Until the changed files are touched, the scratch copy holds restored
-    # files with old mtimes that make would not rebuild: if a sync dies in
-    # that window, start the copy afresh (ccache keeps that cheap).
-    marker = src.with_name(src.name + ".sync-incomplete")
-    if marker.exists():
-        log.warning("the last sync of %s did not finish: copying it afresh", src)
-        shutil.rmtree(src, ignore_errors=True)
-    src.mkdir(parents=True, exist_ok=True)
-    marker.touch()
-    res = runner.run(argv, capture=True)
-    changed = [line.split(" ", 1)[1] for line in res.stdout.splitlines()
-               if line[:2] in (">f", "cf") and " " in line]
-    log.debug("%d files changed since the last sync", len(changed))
-    _touch(src, changed)
-    runner.run(["rsync", "-a", f"{overlay}/", f"{src}/"], capture=True)
-    marker.unlink()
-
-
 def read_series(series_dir: Path) -> list[Path]:
     """Patch files named by series_dir/series, in order (quilt format)."""
     series = series_dir / "series"
@@ -168,22 +121,3 @@ def read_series(series_dir: Path) -> list[Path]:
     if not patches:
         raise MipError(f"{series} names no patch; use --no-series for the baseline only")
     return patches
-
-
-def series_id(patches: list[Path]) -> str:
-    if not patches:
-        return "baseline"
-    return "series-" + short_hash(b"".join(p.read_bytes() for p in patches))
-
-
-def apply_series(src: Path, patches: list[Path], runner: Runner) -> None:
-    for p in patches:
-        log.info("applying %s", p.name)
-        res = runner.run(["patch", "-p1", "-N", "--batch", "--no-backup-if-mismatch",
-                          "--reject-file=-", "-d", str(src), "-i", str(p)],
-                         capture=True, check=False)
-        if res.returncode != 0:
-            raise MipError(f"{p.name} does not apply to the scratch copy {src}:\n"
-                           f"{res.stdout.strip()}\n{res.stderr.strip()}\n"
-                           "rebase the series onto this tree, or choose another --series",
-                           Exit.BUILD_FAILURE)

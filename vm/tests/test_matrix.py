@@ -25,15 +25,31 @@ def test_unguarded_test_must_pass_on_both():
     assert not rows[0].ok
 
 
-def test_marker_must_name_a_patch_of_the_series():
+def test_marker_must_name_a_patch_of_some_series():
     rows = matrix.judge({"baseline": {"t": _r("failed", ["nope"])},
-                         "patched": {"t": _r("passed", ["nope"])}}, [P])
+                         "patched": {"t": _r("passed", ["nope"])}}, [P], frozenset({"other"}))
     assert not rows[0].ok and "nope" in rows[0].why
 
 
 def test_baseline_only_expects_guarded_tests_to_fail():
-    rows = matrix.judge({"baseline": {"t": _r("failed", [P]), "u": _r("passed")}}, [])
+    rows = matrix.judge({"baseline": {"t": _r("failed", [P]), "u": _r("passed")}}, [P])
     assert all(r.ok for r in rows)
+
+
+def test_patch_of_another_base_only_must_pass_here():
+    """A regression fix that only the 6.12 series carries: on 6.1 its test
+    is an ordinary test that passes on both kernels."""
+    elsewhere = frozenset({"xfrm-fix"})
+    both = {"baseline": {"t": _r("passed", ["xfrm-fix"])},
+            "patched": {"t": _r("passed", ["xfrm-fix"])}}
+    row = matrix.judge(both, [P], elsewhere)[0]
+    assert row.ok and row.patches == () and "another base" in matrix.render([row])
+    failing = {"baseline": {"t": _r("failed", ["xfrm-fix"])},
+               "patched": {"t": _r("passed", ["xfrm-fix"])}}
+    row = matrix.judge(failing, [P], elsewhere)[0]
+    assert not row.ok and "another base" in row.why
+    row = matrix.judge({"baseline": {"t": _r("passed", ["xfrm-fix"])}}, [P], elsewhere)[0]
+    assert row.ok, "baseline-only: must pass, not fail"
 
 
 def test_missing_test_in_one_variant():

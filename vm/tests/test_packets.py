@@ -6,7 +6,16 @@ import socket
 import struct
 
 import pytest
-from scapy.layers.inet6 import HAO, MIP6MH_BU, UDP, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting
+from scapy.layers.inet6 import (
+    HAO,
+    MIP6MH_BA,
+    MIP6MH_BRR,
+    MIP6MH_BU,
+    UDP,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrRouting,
+)
 
 from mip6kit.verifier import packets
 
@@ -82,3 +91,16 @@ def test_ambiguous_addresses_are_refused():
     pkt = packets.Packet(_ip(a), _ip(HA), [(60, packets.hao_option(b))], 135, b"\0" * 8)
     with pytest.raises(ValueError, match="same 16-bit sum"):
         packets.checksum_source(pkt)
+
+
+def test_mh_builders_agree_with_scapy():
+    """The verifier builds its Mobility Header messages itself (scapy costs
+    seconds to import in a TCG guest); scapy checks the bytes here."""
+    assert packets.binding_update(4242, 10) == bytes(
+        MIP6MH_BU(seq=4242, flags="AH", mhtime=10, cksum=0))
+    assert packets.binding_ack(4242, 10) == bytes(
+        MIP6MH_BA(status=0, flags=0, seq=4242, mhtime=10, cksum=0))
+    assert packets.mh_seq(packets.binding_update(7, 1)) == (packets.MH_BU, 7)
+    assert packets.mh_seq(packets.binding_ack(8, 1)) == (packets.MH_BA, 8)
+    brr = packets.mh_message(packets.MH_BRR)
+    assert MIP6MH_BRR(brr).mhtype == 0 and len(brr) == 24 and brr[1] == 2

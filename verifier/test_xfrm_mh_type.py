@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""XFRM selectors on the Mobility Header type (RFC 6275 11.3.1, RFC 3776).
+
+A home agent lets route-optimised traffic in with an inbound policy that
+selects the MH type, as UMIP's mip6d installs it:
+  ip xfrm policy add dir in ... proto 135 type 5 tmpl proto hao mode ro level use
+Since "xfrm: policy: replace session decode with flow dissector"
+(7a0207094f1b, Linux 6.7) decode_session6() no longer fills fl6_mh_type on
+input, so such a policy never matches and the HA drops every BU with a HAO
+(XfrmInNoPols).  The MN sends through an XFRM HAO state (from the HoA, the
+kernel inserts the HAO and sums over the HoA), so these tests do not depend
+on the raw.c checksum patch.  Oracle: the HA kernel's delivery to its MH
+socket and its XfrmInNoPols counter.
+"""
+
+import socket
+
+import pytest
+
+from . import features
+from .capture import Capture
+from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
+from .packets import NH_MH, addr, home_address, mh_message
+from .receiver import Receiver
+from .xfrm import accept_ro, hao_output
+
+MH_PATCH = "xfrm-policy-decode-the-mobility-header-type-on-input"
+BU, BRR = 5, 0
+MH_TYPES = {0: "BRR", 1: "HoTI", 2: "CoTI", 3: "HoT", 4: "CoT", 5: "BU", 6: "BA", 7: "BE"}
+
+
+@pytest.fixture
+def mh_ha(topo, no_splat):
+    """HoA on the MN, an outbound HAO state for MH HoA -> HA; the HA accepts
+    HAO-carrying MH messages of type BU only."""
+    features.require("IPV6_MIP6")
+    features.require("XFRM_STATISTICS")
+    t = topo
+    t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
+    hao_output(t.mn, t.ha_addr, t.hoa, t.coa, "135")
+    accept_ro(t.ha, "hao", "135", mh_type=BU)
+    return t
+
+
+def send_mh(t, mh_type: int):
+    """An MH message of mh_type from the HoA to the HA; (verdict, wire)."""
+    rx = t.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    tx = t.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    with rx, tx, Capture(t.ha, t.ha_if) as cap:
+        receiver = Receiver(t.ha, rx, lambda d: len(d) > 2 and d[2] == mh_type)
+        tx.sendto(mh_message(mh_type), (t.ha_addr, 0))
+        verdict = receiver.wait()
+        wire = cap.drain(lambda p: p.proto == NH_MH and addr(p.dst) == t.ha_addr)
+    return verdict, wire
+
+
+@pytest.mark.patch(MH_PATCH)
+def test_bu_delivered_by_type_selective_policy(mh_ha):
+    """A BU from the CoA with a HAO matches the HA's `proto 135 type 5`
+    inbound policy and reaches its MH socket; XfrmInNoPols stays put.
+    Fails on 6.7+ without the fix: fl6_mh_type is 0 on input."""
+    t = mh_ha
+    before = t.ha.snmp("XfrmInNoPols")
+    verdict, wire = send_mh(t, BU)
+    assert len(wire) == 1 and addr(wire[0].src) == t.coa, "BU did not leave from the CoA"
+    assert home_address(wire[0]) is not None and addr(home_address(wire[0])) == t.hoa
+    nopols = t.ha.snmp("XfrmInNoPols") - before
+    assert verdict.delivered, (f"HA dropped the BU (XfrmInNoPols +{nopols}, counters "
+                               f"moved: {verdict.drops}): the type 5 selector did not match")
+    assert verdict.peer == t.hoa and nopols == 0
+
+
+def test_other_type_refused_by_type_selective_policy(mh_ha):
+    """Passes on every kernel: a BRR (type 0) with a HAO matches no inbound
+    policy (the HA selects type 5 only), so the HA rejects its sec_path and
+    counts XfrmInNoPols: a type selector must not become a wildcard."""
+    t = mh_ha
+    before = t.ha.snmp("XfrmInNoPols")
+    verdict, wire = send_mh(t, BRR)
+    assert len(wire) == 1 and home_address(wire[0]) is not None
+    assert not verdict.delivered, "BRR delivered although the policy selects BUs only"
+    assert t.ha.snmp("XfrmInNoPols") == before + 1
+
+
+def test_untyped_policy_workaround(topo, no_splat):
+    """Passes on every kernel: the workaround for affected kernels, an
+    inbound policy on proto 135 without a type, lets the BU in."""
+    features.require("IPV6_MIP6")
+    t = topo
+    t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
+    hao_output(t.mn, t.ha_addr, t.hoa, t.coa, "135")
+    accept_ro(t.ha, "hao", "135")
+    verdict, _ = send_mh(t, BU)
+    assert verdict.delivered and verdict.peer == t.hoa
+
+
+def test_output_selects_by_mh_type(topo, no_splat):
+    """Passes on every kernel: on output fl6_mh_type comes from the raw
+    socket (rawv6_probe_proto_opt), so an outbound HAO policy selecting type
+    T applies to messages of type T only, for every MH type of RFC 6275."""
+    features.require("IPV6_MIP6")
+    t = topo
+    t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
+    accept_ro(t.ha, "hao", "135")
+    wrong = []
+    for mh_type, name in MH_TYPES.items():
+        t.mn.ip("xfrm", "state", "flush")
+        t.mn.ip("xfrm", "policy", "flush")
+        hao_output(t.mn, t.ha_addr, t.hoa, t.coa, "135", mh_type=mh_type)
+        other = (mh_type + 1) % len(MH_TYPES)
+        for sent, want_hao in ((mh_type, True), (other, False)):
+            _, wire = send_mh(t, sent)
+            has_hao = len(wire) == 1 and home_address(wire[0]) is not None
+            if len(wire) != 1 or has_hao != want_hao:
+                wrong.append(f"policy type {mh_type} ({name}), sent type {sent}: "
+                             f"{len(wire)} packets, HAO {'present' if has_hao else 'absent'}")
+    assert not wrong, "\n".join(wrong)
