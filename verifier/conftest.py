@@ -51,12 +51,13 @@ def topo():
         ha.add_addr(t.ha_if, t.ha_link, 64, IFA_F_NODAD)
         ha.add_addr("lo", t.ha_addr, 128, IFA_F_NODAD)
         # Permanent neighbours: no ND delay while link-locals are still tentative.
-        mn.ip("-6", "neigh", "add", t.ha_link, "lladdr", ha.mac(t.ha_if), "dev", t.mn_if,
-              "nud", "permanent")
-        ha.ip("-6", "neigh", "add", t.coa, "lladdr", mn.mac(t.mn_if), "dev", t.ha_if,
-              "nud", "permanent")
-        mn.ip("-6", "route", "add", "2001:db8:1::/64", "via", t.ha_link, "dev", t.mn_if)
-        ha.ip("-6", "route", "add", f"{t.hoa}/128", "via", t.coa, "dev", t.ha_if)
+        mn.ip_batch(["neigh", "add", t.ha_link, "lladdr", ha.mac(t.ha_if),
+                     "dev", t.mn_if, "nud", "permanent"],
+                    ["route", "add", "2001:db8:1::/64", "via", t.ha_link,
+                     "dev", t.mn_if])
+        ha.ip_batch(["neigh", "add", t.coa, "lladdr", mn.mac(t.mn_if), "dev", t.ha_if,
+                     "nud", "permanent"],
+                    ["route", "add", f"{t.hoa}/128", "via", t.coa, "dev", t.ha_if])
         yield t
     finally:
         for ns in reversed(made):

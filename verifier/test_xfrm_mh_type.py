@@ -104,8 +104,7 @@ def test_output_selects_by_mh_type(topo, no_splat):
     accept_ro(t.ha, "hao", "135")
     wrong = []
     for mh_type, name in MH_TYPES.items():
-        t.mn.ip("xfrm", "state", "flush")
-        t.mn.ip("xfrm", "policy", "flush")
+        t.mn.ip_batch(["xfrm", "state", "flush"], ["xfrm", "policy", "flush"])
         hao_output(t.mn, t.ha_addr, t.hoa, t.coa, "135", mh_type=mh_type)
         other = (mh_type + 1) % len(MH_TYPES)
         for sent, want_hao in ((mh_type, True), (other, False)):

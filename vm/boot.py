@@ -64,16 +64,32 @@ def vng_argv(image: Path, command: list[str], kvm: bool, rwdirs: list[Path],
     return argv
 
 
-def _pump(stream, sinks) -> None:
+_running: set[subprocess.Popen] = set()  # guests of this process, for kill_all()
+_running_lock = threading.Lock()
+
+
+def kill_all() -> None:
+    """Kill every guest this process started (another thread was interrupted)."""
+    with _running_lock:
+        procs = list(_running)
+    for proc in procs:
+        _kill(proc)
+
+
+def _pump(stream, sinks, prefix: bytes = b"") -> None:
+    """Copy the guest's stdout to the log (as is) and the terminal (prefixed)."""
+    log_sink, *echo = sinks
     for line in iter(stream.readline, b""):
-        for sink in sinks:
-            sink.write(line)
+        log_sink.write(line)
+        log_sink.flush()
+        for sink in echo:
+            sink.write(prefix + line)
             sink.flush()
 
 
 def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: float,
          echo: bool = True, rwdirs: list[Path] | None = None, dry_run: bool = False,
-         tag: str = "") -> BootResult:
+         tag: str = "", echo_prefix: str = "") -> BootResult:
     """Run command in a guest; stdout is echoed live, the console goes to a file.
 
     Raises MipError(BOOT_FAILURE) on timeout or when the guest died, and
@@ -95,8 +111,11 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
     with open(console, "wb") as con, open(stdout_log, "wb") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=con, start_new_session=True, env=_vng_env())
+        with _running_lock:
+            _running.add(proc)
         sinks = [out] + ([sys.stdout.buffer] if echo else [])
-        pump = threading.Thread(target=_pump, args=(proc.stdout, sinks), daemon=True)
+        pump = threading.Thread(target=_pump, daemon=True,
+                                args=(proc.stdout, sinks, echo_prefix.encode()))
         pump.start()
         try:
             rc = proc.wait(timeout=timeout)
@@ -109,6 +128,9 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
         except BaseException:  # Ctrl-C or SIGTERM: never leave qemu behind
             _kill(proc)
             raise
+        finally:
+            with _running_lock:
+                _running.discard(proc)
         pump.join(10)
     seconds = time.monotonic() - start
     log.info("guest exited %d after %.1f s", rc, seconds)

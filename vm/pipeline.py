@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,30 +184,56 @@ def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
     return boot.kvm_usable(image, job.cache, job.rundir)
 
 
+def verify(job: Job, images: dict[str, Path], kvm: bool, timeout: float,
+           pytest_args: list[str]) -> dict[str, boot.BootResult]:
+    """Run the verifier in a guest per kernel, at the same time when there
+    are cores for it (a TCG guest keeps one core busy); each guest's KTAP
+    is echoed live, prefixed with its variant when they run together."""
+    together = len(images) > 1 and (os.cpu_count() or 1) >= len(images) \
+        and not job.runner.dry_run
+
+    def one(variant: str) -> boot.BootResult:
+        outdir = job.rundir / variant
+        log.info("verifying the %s kernel (KTAP follows)", variant)
+        # The guest writes junit.xml, results.json and dmesg.txt here.
+        return boot.boot(images[variant], verifier_command(outdir, pytest_args), outdir,
+                         rwdirs=[outdir], kvm=kvm, timeout=timeout,
+                         dry_run=job.runner.dry_run,
+                         echo_prefix=f"[{variant}] " if together else "")
+
+    if not together:
+        return {v: one(v) for v in images}
+    with ThreadPoolExecutor(len(images)) as pool:
+        futures = {v: pool.submit(one, v) for v in images}
+        try:
+            done = {v: f.exception() or f.result() for v, f in futures.items()}
+        except BaseException:  # Ctrl-C or SIGTERM in the main thread
+            boot.kill_all()
+            raise
+    errors = [e for e in done.values() if isinstance(e, BaseException)]
+    if errors:
+        # The most severe first: a crash (6) before a boot failure (5).
+        raise max(errors, key=lambda e: getattr(e, "code", 0))
+    return done
+
+
 def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
         baseline_only: bool) -> Exit:
     variants = job.variants(baseline_only)
     check_selection(pytest_args)
-    results = {}
     with locked(job):
-        for variant in variants:
-            image = build_variant(job, variant)
-            use_kvm = decide_kvm(job, image, kvm)
-            outdir = job.rundir / variant
-            log.info("verifying %s kernel (KTAP follows)", variant)
-            # The guest writes junit.xml, results.json and dmesg.txt here.
-            res = boot.boot(image, verifier_command(outdir, pytest_args), outdir,
-                            rwdirs=[outdir], kvm=use_kvm, timeout=timeout,
-                            dry_run=job.runner.dry_run)
-            if job.runner.dry_run:
-                continue
-            if res.rc not in (0, 1):
-                raise MipError(f"the verifier exited {res.rc} in the {variant} guest (pytest "
-                               f"internal or collection error); see {res.stdout}",
-                               Exit.TEST_FAILURE)
-            results[variant] = matrix.load(outdir / "results.json")
+        images = {v: build_variant(job, v) for v in variants}
+        use_kvm = decide_kvm(job, images[variants[0]], kvm)
+        verified = verify(job, images, use_kvm, timeout, pytest_args)
     if job.runner.dry_run:
         return Exit.PASS
+    results = {}
+    for variant, res in verified.items():
+        if res.rc not in (0, 1):
+            raise MipError(f"the verifier exited {res.rc} in the {variant} guest (pytest "
+                           f"internal or collection error); see {res.stdout}",
+                           Exit.TEST_FAILURE)
+        results[variant] = matrix.load(job.rundir / variant / "results.json")
     rows = matrix.judge(results, job.patch_names(), other_series_patches(job.patch_names()))
     table = matrix.render(rows)
     (job.rundir / "matrix.txt").write_text(table)
