@@ -169,3 +169,13 @@ def test_git_tree_stays_clean(setup):
     status = subprocess.run(["git", "-C", str(origin), "status", "--porcelain"],
                             capture_output=True, text=True, check=True).stdout
     assert "raw.c" not in status and not (src / ".git").exists()
+
+
+def test_generation_moves_only_with_a_change(setup):
+    """A build stamped with the sync generation is skipped only while no
+    sync has changed anything since."""
+    origin, src, overlay, patch = setup
+    first = sync(origin, src, overlay, [patch]).generation
+    assert sync(origin, src, overlay, [patch]).generation == first
+    (origin / "net/ipv6/route.c").write_text("int route_edited;\n")
+    assert sync(origin, src, overlay, [patch]).generation == first + 1

@@ -7,14 +7,6 @@ from mip6kit.vm import tree
 from mip6kit.vm.errors import MipError
 from mip6kit.vm.proc import Runner
 
-PATCH = """\
---- a/net/ipv6/raw.c
-+++ b/net/ipv6/raw.c
-@@ -1 +1 @@
--int raw;
-+int raw_patched;
-"""
-
 
 @pytest.fixture
 def setup(tmp_path, fake_linux):
@@ -36,7 +28,7 @@ def test_series_naming_a_missing_patch(tmp_path):
 @pytest.mark.parametrize("text,msg", [("# nothing\n\n", "names no patch"),
                                       ("0001-fix.patch -p0\n", "only -p1")])
 def test_bad_series_files(tmp_path, text, msg):
-    (tmp_path / "0001-fix.patch").write_text(PATCH)
+    (tmp_path / "0001-fix.patch").write_text("--- a/x\n+++ b/x\n")
     (tmp_path / "series").write_text(text)
     with pytest.raises(MipError, match=msg):
         tree.read_series(tmp_path)

@@ -12,7 +12,8 @@ from mip6kit.vm.errors import Exit
 
 pytestmark = pytest.mark.vm
 
-SELFTEST = str(project_root() / "kernel-src-overlay/tools/testing/selftests/net/mip6/hao_bu.sh")
+SELFTESTS = project_root() / "kernel-src-overlay/tools/testing/selftests/net/mip6"
+SELFTEST = str(SELFTESTS / "hao_bu.sh")
 
 
 def test_boot_passes_exit_code_through(cli, tmp_path):
@@ -44,3 +45,14 @@ def test_independent_ha_accepts_bu_only_when_patched(cli, tmp_path, variant, exp
     args = ["boot", "--run-dir", str(tmp_path)] + ([variant] if variant else [])
     res = cli(*args, "--", "sh", SELFTEST)
     assert res.returncode == expected, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("variant,expected", [("--baseline", 1), (None, 0)])
+def test_independent_ha_with_mh_type_policy(cli, tmp_path, variant, expected):
+    """xfrm_mh_type.sh: a home agent's `proto 135 type 5` inbound policy
+    lets a HAO-carrying BU in only with the xfrm fix (6.12 has the 6.7
+    regression); a BRR is refused on both."""
+    args = ["boot", "--run-dir", str(tmp_path)] + ([variant] if variant else [])
+    res = cli(*args, "--", "sh", str(SELFTESTS / "xfrm_mh_type.sh"))
+    assert res.returncode == expected, res.stdout + res.stderr
+    assert "PASS: BRR (type 0) refused" in res.stdout

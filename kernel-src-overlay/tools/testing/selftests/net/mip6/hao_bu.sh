@@ -11,44 +11,11 @@
 # Independent of the mip6kit verifier: only iproute2 and python3's stdlib.
 # Exit codes (kselftest): 0 pass, 1 fail, 4 skip.
 
-ksft_skip=4
-MN=mn-$$
-HA=ha-$$
-HOA=2001:db8:1::10
-COA=2001:db8:a::10
-HA_LINK=2001:db8:a::1
-HA_ADDR=2001:db8:1::1
-
-cleanup() {
-	ip netns del "$MN" 2>/dev/null
-	ip netns del "$HA" 2>/dev/null
-}
-trap cleanup EXIT
-
-if ! ip xfrm state help 2>&1 | grep -q hao; then
-	echo "SKIP: ip xfrm without HAO support"
-	exit $ksft_skip
-fi
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit $ksft_skip; }
-
-set -e
-ip netns add "$MN"
-ip netns add "$HA"
-ip -n "$MN" link set lo up
-ip -n "$HA" link set lo up
-ip link add m0 netns "$MN" type veth peer name h0 netns "$HA"
-ip -n "$MN" link set m0 up
-ip -n "$HA" link set h0 up
-ip -n "$MN" addr add $HOA/128 dev lo nodad home
-ip -n "$MN" addr add $COA/64 dev m0 nodad
-ip -n "$HA" addr add $HA_LINK/64 dev h0 nodad
-ip -n "$HA" addr add $HA_ADDR/128 dev lo nodad
-ip -n "$MN" route add 2001:db8:1::/64 via $HA_LINK dev m0
-ip -n "$HA" route add $HOA/128 via $COA dev h0
-ip -n "$HA" xfrm state add src :: dst :: proto hao spi 0 mode ro coa :: flag wildrecv
+. "$(dirname "$0")/lib.sh"
+mip6_require
+mip6_topology
 ip -n "$HA" xfrm policy add dir in src ::/0 dst ::/0 proto 135 \
-	tmpl proto hao mode ro level use
-set +e
+	tmpl proto hao mode ro level use || exit 1
 
 # The home agent: print the sender of the first Binding Update (MH type 5).
 ip netns exec "$HA" python3 - "$HOA" > /tmp/hao_bu.$$ <<'PY' &
