@@ -1,20 +1,22 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Entry point inside the guest: run the suites, keep results and dmesg.
+"""Entry point inside the guest: run the suites, hand back results and dmesg.
 
-  python -m mip6kit.verifier.guest OUTDIR [pytest args...]
+  python -m mip6kit.verifier.guest [pytest args...]
 
-Writes OUTDIR/junit.xml, OUTDIR/results.json (outcome and patch ties per
-test, read by the host to build the matrix) and OUTDIR/dmesg.txt.  KTAP
-goes to stdout.  Exits with pytest's exit code.
+KTAP goes to stdout, then junit.xml, results.json (outcome and patch ties
+per test, read by the host to build the matrix) and dmesg.txt as handoff
+lines (verifier/handoff.py).  Exits with pytest's exit code.
 """
 
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from mip6kit.verifier import handoff
 from mip6kit.verifier.ktap import outcome
 
 
@@ -43,21 +45,29 @@ class ResultsRecorder:
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = Path(argv[0])
-    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mip6kit-") as tmp:
+        rc, files = run(Path(tmp), argv)
+    sys.stdout.flush()
+    for name, data in files.items():
+        sys.stdout.buffer.write(handoff.encode(name, data))
+    sys.stdout.buffer.flush()
+    return rc
+
+
+def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     recorder = ResultsRecorder()
     here = Path(__file__).resolve().parent
     args = [str(here), "-p", "mip6kit.verifier.ktap", "-p", "no:terminal",
             "-p", "no:cacheprovider", f"--junitxml={out / 'junit.xml'}",
-            f"--rootdir={here}", "-c", "/dev/null", *argv[1:]]
+            f"--rootdir={here}", "-c", "/dev/null", *argv]
     rc = int(pytest.main(args, plugins=[recorder]))
-    (out / "results.json").write_text(json.dumps(recorder.results, indent=1) + "\n")
-    dmesg = subprocess.run(["dmesg"], capture_output=True, text=True)
-    (out / "dmesg.txt").write_text(dmesg.stdout)
-    return rc
+    junit = out / "junit.xml"
+    files = {
+        "junit.xml": junit.read_bytes() if junit.exists() else b"",
+        "results.json": (json.dumps(recorder.results, indent=1) + "\n").encode(),
+        "dmesg.txt": subprocess.run(["dmesg"], capture_output=True).stdout,
+    }
+    return rc, files
 
 
 if __name__ == "__main__":

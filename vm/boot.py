@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mip6kit.verifier import handoff
+
 from .errors import Exit, MipError
 
 log = logging.getLogger(__name__)
@@ -76,10 +78,18 @@ def kill_all() -> None:
         _kill(proc)
 
 
-def _pump(stream, sinks, prefix: bytes = b"") -> None:
-    """Copy the guest's stdout to the log (as is) and the terminal (prefixed)."""
+def _pump(stream, sinks, prefix: bytes = b"", files_dir: Path | None = None) -> None:
+    """Copy the guest's stdout to the log (as is) and the terminal (prefixed);
+    with files_dir, handoff lines become files there instead."""
     log_sink, *echo = sinks
     for line in iter(stream.readline, b""):
+        if files_dir is not None and line.startswith(handoff.PREFIX):
+            try:
+                name, data = handoff.decode(line)
+                (files_dir / name).write_bytes(data)
+            except (ValueError, OSError) as e:
+                log.error("result file from the guest lost: %s", e)
+            continue
         log_sink.write(line)
         log_sink.flush()
         for sink in echo:
@@ -89,8 +99,11 @@ def _pump(stream, sinks, prefix: bytes = b"") -> None:
 
 def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: float,
          echo: bool = True, rwdirs: list[Path] | None = None, dry_run: bool = False,
-         tag: str = "", echo_prefix: str = "") -> BootResult:
+         tag: str = "", echo_prefix: str = "", files: bool = False) -> BootResult:
     """Run command in a guest; stdout is echoed live, the console goes to a file.
+
+    files=True turns the guest's handoff lines (verifier/handoff.py) into
+    files in outdir; rwdirs are host directories the guest may write to.
 
     Raises MipError(BOOT_FAILURE) on timeout or when the guest died, and
     MipError(KERNEL_CRASH) when the console shows a kernel splat.
@@ -115,7 +128,8 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
             _running.add(proc)
         sinks = [out] + ([sys.stdout.buffer] if echo else [])
         pump = threading.Thread(target=_pump, daemon=True,
-                                args=(proc.stdout, sinks, echo_prefix.encode()))
+                                args=(proc.stdout, sinks, echo_prefix.encode(),
+                                      outdir if files else None))
         pump.start()
         try:
             rc = proc.wait(timeout=timeout)

@@ -76,26 +76,6 @@ def _fmt(seconds: float) -> str:
     return f"{m}m{s:02d}s"
 
 
-def seed(builddir: Path, baseline: Path) -> bool:
-    """Start a build dir as a copy of the finished baseline build of the same
-    config, so only what differs from the tree is rebuilt.  Only the baseline
-    is used as a seed: its objects always match the unpatched tree.  The
-    caller must then give the differing files a new mtime."""
-    if builddir.exists() or not (baseline / BUILT_STAMP).is_file():
-        return False
-    log.info("seeding %s from the baseline build (incremental build)", builddir)
-    tmp = builddir.with_name(builddir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    res = subprocess.run(["cp", "-a", str(baseline), str(tmp)], capture_output=True, text=True)
-    if res.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise MipError(f"copying {baseline} to seed {builddir} failed: "
-                       f"{res.stderr.strip()}", Exit.BUILD_FAILURE)
-    (tmp / BUILT_STAMP).unlink()
-    tmp.rename(builddir)
-    return True
-
-
 def _config_key(fragment: Path, dotconfig: Path) -> str | None:
     try:
         return short_hash(fragment.read_bytes()) + "-" + short_hash(dotconfig.read_bytes())

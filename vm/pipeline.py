@@ -138,9 +138,6 @@ def build_variant(job: Job, variant: str) -> Path:
     fragment = src / FRAGMENT
     cfg = short_hash(fragment.read_bytes()) if fragment.exists() else "dryrun"
     builddir = scratch.build_dir(src, cfg)
-    if not job.runner.dry_run and variant != "baseline":
-        if build.seed(builddir, scratch.build_dir(job.src("baseline"), cfg)):
-            scratch.touch_differing(job.tree.origin, src)
     image = build.build(src, builddir, fragment, outdir / "build.log", job.runner,
                         job.cache, job.jobs, synced)
     if not job.runner.dry_run:
@@ -158,8 +155,8 @@ def _drop_legacy_layout(job: Job) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def verifier_command(outdir: Path, pytest_args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "mip6kit.verifier.guest", str(outdir), *pytest_args]
+def verifier_command(pytest_args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "mip6kit.verifier.guest", *pytest_args]
 
 
 def check_selection(pytest_args: list[str]) -> None:
@@ -195,9 +192,9 @@ def verify(job: Job, images: dict[str, Path], kvm: bool, timeout: float,
     def one(variant: str) -> boot.BootResult:
         outdir = job.rundir / variant
         log.info("verifying the %s kernel (KTAP follows)", variant)
-        # The guest writes junit.xml, results.json and dmesg.txt here.
-        return boot.boot(images[variant], verifier_command(outdir, pytest_args), outdir,
-                         rwdirs=[outdir], kvm=kvm, timeout=timeout,
+        # junit.xml, results.json and dmesg.txt come back on stdout (files=True).
+        return boot.boot(images[variant], verifier_command(pytest_args), outdir,
+                         files=True, kvm=kvm, timeout=timeout,
                          dry_run=job.runner.dry_run,
                          echo_prefix=f"[{variant}] " if together else "")
 

@@ -4,8 +4,9 @@
 A variant ("baseline", "patched") owns work/<tree>/src-<variant>/: a copy of
 the user's tree, plus the overlay, plus (for "patched") the series.  Its
 build directories live inside it (src-<variant>/.mip6kit-build-<config>), so
-kbuild uses the relative srctree ".." and a build directory copied from one
-variant to another keeps valid command lines.
+kbuild uses the relative srctree ".." and the compiler command lines of both
+variants are the same: ccache serves the first build of one variant from the
+other's objects.
 
 make decides what to rebuild from mtimes, so every file must carry an mtime
 that is newer than its objects exactly when its content changed:
@@ -128,19 +129,6 @@ def sync(origin: Path, src: Path, overlay: Path, patches: list[Path], runner: Ru
     log.info("synced %s: %d files changed", src.name, len(result.changed))
     log.debug("changed: %s", result.changed[:50])
     return result
-
-
-def touch_differing(origin: Path, src: Path) -> int:
-    """Give every managed file that differs from the tree a new mtime; call
-    after copying in a build dir made from the tree alone (its objects are
-    older than the scratch files).  Returns how many were touched."""
-    n = 0
-    for rel in _load_state(src).get("managed", []):
-        f, o = src / rel, origin / rel
-        if f.is_file() and not (o.is_file() and o.read_bytes() == f.read_bytes()):
-            _write(f, f.read_bytes(), f.stat().st_mode)
-            n += 1
-    return n
 
 
 def _files_under(root: Path) -> set[str]:

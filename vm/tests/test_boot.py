@@ -1,4 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
+import io
+
+import pytest
+
+from mip6kit.verifier import handoff
 from mip6kit.vm import boot
 
 CONSOLE = """\
@@ -31,3 +36,22 @@ def test_vng_argv_tcg_and_timeout_dirs(tmp_path):
     argv = boot.vng_argv(tmp_path / "bzImage", ["sh", "-c", "exit 7"], False, [tmp_path])
     assert "--disable-kvm" in argv and f"--rwdir={tmp_path}" in argv
     assert argv[-2:] == ["--exec", "sh -c 'exit 7'"]
+
+
+def test_handoff_lines_become_files(tmp_path):
+    """The guest's result files travel on stdout; KTAP stays clean."""
+    stream = io.BytesIO(b"KTAP version 1\n" + handoff.encode("results.json", b'{"t": 1}\n')
+                        + handoff.PREFIX + b"junit.xml !!notbase64\n" + b"ok 1 t\n")
+    log, term = io.BytesIO(), io.BytesIO()
+    boot._pump(stream, [log, term], b"[patched] ", tmp_path)
+    assert (tmp_path / "results.json").read_bytes() == b'{"t": 1}\n'
+    assert not (tmp_path / "junit.xml").exists(), "a damaged line must not become a file"
+    assert log.getvalue() == b"KTAP version 1\nok 1 t\n"
+    assert term.getvalue() == b"[patched] KTAP version 1\n[patched] ok 1 t\n"
+
+
+def test_handoff_refuses_path_names():
+    with pytest.raises(ValueError):
+        handoff.encode("../etc/passwd", b"")
+    with pytest.raises(ValueError):
+        handoff.decode(handoff.PREFIX + b"../x " + handoff.encode("x", b"")[len(handoff.PREFIX) + 2:])
