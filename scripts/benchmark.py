@@ -112,7 +112,8 @@ def run(bench: Bench, base: str, cache: Path, cold: bool) -> None:
                       bench.mip6kit("boot", *b, "--baseline", "--no-kvm", "--", "true"))
     bench.measure(f"warm run -k {ONE_TEST}, both kernels",
                   bench.mip6kit("run", *b, "--no-kvm", "-k", ONE_TEST))
-    user_tree = tree_copy(cache / "sources" / f"linux-source-{base}", cache / "bench-tree")
+    user_tree = tree_copy(cache / "sources" / f"linux-source-{base}",
+                          cache.parent / f"mip6kit-bench-tree-{base}")  # outside the cache
     tb = ["--tree", str(user_tree)]
     bench.measure("first run on a new --tree (ccache warm), baseline only, one test",
                   bench.mip6kit("run", *tb, "--baseline-only", "--no-kvm", "-k", ONE_TEST))
