@@ -160,19 +160,23 @@ def verifier_command(pytest_args: list[str]) -> list[str]:
 
 
 def check_selection(pytest_args: list[str]) -> None:
-    """Collect on the host first, so a bad -k fails before any build."""
-    if not pytest_args:
-        return
+    """Collect on the host first, so a bad -k or a broken suite fails before
+    any build.  This also leaves the bytecode and pytest's rewritten test
+    modules in verifier/__pycache__ for the guest, which sees the checkout
+    read-only and would otherwise compile them on every boot (slow under
+    TCG), so bytecode writing is forced on for this one command."""
     verifier = project_root() / "verifier"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     res = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
                           "-p", "no:cacheprovider", "-c", "/dev/null", f"--rootdir={verifier}",
-                          str(verifier), *pytest_args], capture_output=True, text=True)
+                          str(verifier), *pytest_args], capture_output=True, text=True, env=env)
     if res.returncode == 5:
         raise MipError(f"no verifier test matches {' '.join(pytest_args)}")
     if res.returncode != 0:
         lines = (res.stdout + res.stderr).strip().splitlines()
-        raise MipError(f"bad test selection {' '.join(pytest_args)}: "
-                       f"{lines[-1] if lines else 'pytest failed'}")
+        what = f"bad test selection {' '.join(pytest_args)}" if pytest_args else \
+            "the verifier does not collect"
+        raise MipError(f"{what}: {lines[-1] if lines else 'pytest failed'}")
 
 
 def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
