@@ -62,7 +62,7 @@ class Bench:
         ratio = f"{seconds / self.bare:5.2f}x" if self.bare else "   - "
         self.rows.append((label, seconds, res.returncode, ratio))
         print(f"{seconds:7.1f} s  {ratio}  exit {res.returncode}  {label}", flush=True)
-        if res.returncode not in (0,):
+        if res.returncode != 0:
             print(res.stderr[-2000:], file=sys.stderr)
         return seconds
 

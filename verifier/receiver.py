@@ -20,6 +20,8 @@ import socket
 import time
 from dataclasses import dataclass
 
+from .capture import Capture
+
 DROP_WAIT = 3.0
 GRACE = 0.05  # after a drop counter moved, still watch for a delivery
 POLL = 0.005
@@ -40,6 +42,11 @@ class Verdict:
     def delivered(self) -> bool:
         return self.data is not None
 
+    @property
+    def got(self) -> tuple[bytes, str] | None:
+        """(data, sender) if delivered, else None."""
+        return (self.data, self.peer) if self.delivered else None
+
 
 def socket_drops(sock: socket.socket) -> int:
     info = sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 4 * (SK_MEMINFO_DROPS + 1))
@@ -50,6 +57,17 @@ def drop_counters(ns, sock: socket.socket) -> dict[str, int]:
     counters = {k: v for k, v in ns.counters().items() if any(w in k for w in _DROP_WORDS)}
     counters["socket drops"] = socket_drops(sock)
     return counters
+
+
+def watch(ns, ifname: str, rx: socket.socket, send, wire, accept=lambda data: True,
+          ancsize: int = 0) -> tuple[Verdict, list]:
+    """Call send(), then wait for ns's verdict on rx; also return the packets
+    captured on ns's ifname for which wire(pkt) is true."""
+    with Capture(ns, ifname) as cap:
+        receiver = Receiver(ns, rx, accept, ancsize)
+        send()
+        verdict = receiver.wait()
+        return verdict, cap.drain(wire)
 
 
 class Receiver:

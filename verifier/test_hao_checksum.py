@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import pytest
 
 from . import features
-from .capture import Capture
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import (
     MH_BA,
@@ -35,7 +34,7 @@ from .packets import (
     mh_seq,
     rh2_header,
 )
-from .receiver import Receiver
+from .receiver import watch
 from .xfrm import accept_ro, hao_output
 
 RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
@@ -106,18 +105,19 @@ def exchange(t, kind: Kind, *, src: str, opts: bytes | None, sticky: bool = Fals
     dest = (t.ha_addr, UDP_PORT if kind is UDP else 0)
     # A raw ICMPv6 socket also sees neighbour discovery: wait for our echo.
     ours = (lambda d: d[:1] == b"\x80") if kind is ICMP else (lambda d: True)
-    with rx, tx, Capture(t.ha, t.ha_if) as cap:
-        receiver = Receiver(t.ha, rx, ours)
-        payload = kind.payload()
+    payload = kind.payload()
+
+    def send() -> None:
         if corked:
             tx.sendmsg([payload[:4]], cmsgs, socket.MSG_MORE, dest)
             tx.sendmsg([payload[4:]], [], 0, dest)
         else:
             tx.sendmsg([payload], cmsgs, 0, dest)
-        verdict = receiver.wait()
-        wire = cap.drain(lambda p: p.proto == kind.proto and addr(p.dst) == t.ha_addr)
-    got = (verdict.data, verdict.peer) if verdict.delivered else None
-    return Exchange(wire, got, verdict.drops)
+
+    with rx, tx:
+        verdict, wire = watch(t.ha, t.ha_if, rx, send, accept=ours,
+                              wire=lambda p: p.proto == kind.proto and addr(p.dst) == t.ha_addr)
+    return Exchange(wire, verdict.got, verdict.drops)
 
 
 def assert_summed_over_hoa(t, kind: Kind, ex: Exchange) -> None:
@@ -207,14 +207,13 @@ def test_control_ba_with_rh2(hao):
     rx = hao.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     tx = hao.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     ba = binding_ack(BU_SEQ, 10)
-    with rx, tx, Capture(hao.mn, hao.mn_if) as cap:
-        receiver = Receiver(hao.mn, rx)
-        tx.sendmsg([ba], [pktinfo(hao.ha_addr, 0),
-                          (socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(hao.coa))],
-                   0, (hao.hoa, 0))
-        verdict = receiver.wait()
-        wire = cap.drain(lambda p: p.proto == NH_MH and p.rh2_home() is not None)
-    got = (verdict.data, verdict.peer) if verdict.delivered else None
+    cmsgs = [pktinfo(hao.ha_addr, 0),
+             (socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(hao.coa))]
+    with rx, tx:
+        verdict, wire = watch(hao.mn, hao.mn_if, rx,
+                              lambda: tx.sendmsg([ba], cmsgs, 0, (hao.hoa, 0)),
+                              wire=lambda p: p.proto == NH_MH and p.rh2_home() is not None)
+    got = verdict.got
     assert len(wire) == 1 and addr(wire[0].dst) == hao.coa
     assert addr(wire[0].rh2_home()) == hao.hoa
     assert checksum_source(wire[0]) == wire[0].src, "not summed over (HA, HoA)"

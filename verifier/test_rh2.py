@@ -12,10 +12,9 @@ import socket
 import pytest
 
 from . import features
-from .capture import Capture
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import NH_ROUTING, NH_UDP, addr, checksum_source, rh2_header
-from .receiver import Receiver
+from .receiver import watch
 from .xfrm import accept_ro
 
 PORT = 7001
@@ -26,19 +25,17 @@ def _send_rh2(topo) -> list:
     rx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
     rx.bind(("::", PORT))
     tx = topo.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    with rx, tx, Capture(topo.mn, topo.mn_if) as cap:
-        receiver = Receiver(topo.mn, rx, ancsize=socket.CMSG_SPACE(20))
-        tx.sendmsg([b"rh2"], [(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(topo.coa))],
-                   0, (topo.hoa, PORT))
-        verdict = receiver.wait()
-        wire = cap.drain(lambda p: p.proto == NH_UDP and p.rh2_home() is not None)
-    if not verdict.delivered:
-        return [wire, None, None]
+    rth = [(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(topo.coa))]
+    with rx, tx:
+        verdict, wire = watch(topo.mn, topo.mn_if, rx,
+                              lambda: tx.sendmsg([b"rh2"], rth, 0, (topo.hoa, PORT)),
+                              wire=lambda p: p.proto == NH_UDP and p.rh2_home() is not None,
+                              ancsize=socket.CMSG_SPACE(20))
     dst = None
     for level, kind, value in verdict.anc:
         if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
             dst = addr(value[:16])
-    return [wire, (verdict.data, verdict.peer), dst]
+    return [wire, verdict.got, dst]
 
 
 @pytest.fixture

@@ -18,10 +18,9 @@ import socket
 import pytest
 
 from . import features
-from .capture import Capture
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import NH_MH, addr, home_address, mh_message
-from .receiver import Receiver
+from .receiver import watch
 from .xfrm import accept_ro, hao_output
 
 MH_PATCH = "xfrm-policy-decode-the-mobility-header-type-on-input"
@@ -46,12 +45,10 @@ def send_mh(t, mh_type: int):
     """An MH message of mh_type from the HoA to the HA; (verdict, wire)."""
     rx = t.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     tx = t.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
-    with rx, tx, Capture(t.ha, t.ha_if) as cap:
-        receiver = Receiver(t.ha, rx, lambda d: len(d) > 2 and d[2] == mh_type)
-        tx.sendto(mh_message(mh_type), (t.ha_addr, 0))
-        verdict = receiver.wait()
-        wire = cap.drain(lambda p: p.proto == NH_MH and addr(p.dst) == t.ha_addr)
-    return verdict, wire
+    with rx, tx:
+        return watch(t.ha, t.ha_if, rx, lambda: tx.sendto(mh_message(mh_type), (t.ha_addr, 0)),
+                     wire=lambda p: p.proto == NH_MH and addr(p.dst) == t.ha_addr,
+                     accept=lambda d: len(d) > 2 and d[2] == mh_type)
 
 
 @pytest.mark.patch(MH_PATCH)

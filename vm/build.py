@@ -109,14 +109,15 @@ def configure(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: 
     for target in ([f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"], ["olddefconfig"]):
         if _stream_make(argv + target, src, env, logfile, "config") != 0:
             raise MipError(f"configuring failed; see {logfile}", Exit.BUILD_FAILURE)
-    check_config(src, builddir, fragment)
+    check_config(src, builddir, fragment, frag)
     log.info("config: all %d requested symbols are set", len(frag))
 
 
-def check_config(src: Path, builddir: Path, fragment: Path) -> None:
+def check_config(src: Path, builddir: Path, fragment: Path,
+                 frag: dict[str, kconfig.Setting]) -> None:
     """The verdict from the .config kbuild wrote; kconfiglib only explains."""
     dotconfig = builddir / ".config"
-    if kconfig.unmet(kconfig.read_config(dotconfig), kconfig.read_fragment(fragment)):
+    if kconfig.unmet(kconfig.read_config(dotconfig), frag):
         dropped = kconfig.check_fragment(src, dotconfig, fragment)
         lines = "\n  ".join(str(d) for d in dropped)
         raise MipError(f"the config fragment {fragment} did not survive olddefconfig:\n  "
@@ -168,7 +169,7 @@ def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runn
         tail = "".join(logfile.read_text(errors="replace").splitlines(True)[-15:])
         raise MipError(f"kernel build failed; last lines of {logfile}:\n{tail}",
                        Exit.BUILD_FAILURE)
-    if not _stamped(builddir, fragment):
-        check_config(src, builddir, fragment)  # kbuild's syncconfig rewrote .config
+    if not _stamped(builddir, fragment):  # kbuild's syncconfig rewrote .config
+        check_config(src, builddir, fragment, kconfig.read_fragment(fragment))
     built.write_text(key)
     return image

@@ -133,8 +133,10 @@ def build_variant(job: Job, variant: str) -> Path:
     outdir = job.rundir / variant
     src = job.src(variant)
     _drop_legacy_layout(job)
+    # The first patched copy hard-links the baseline copy's files.
+    link_dest = job.src("baseline") if variant != "baseline" else None
     synced = scratch.sync(job.tree.origin, src, project_root() / "kernel-src-overlay", patches,
-                          job.runner, link_dest=job.src("baseline"))
+                          job.runner, link_dest=link_dest)
     fragment = src / FRAGMENT
     cfg = short_hash(fragment.read_bytes()) if fragment.exists() else "dryrun"
     builddir = scratch.build_dir(src, cfg)

@@ -118,10 +118,10 @@ def sync(origin: Path, src: Path, overlay: Path, patches: list[Path], runner: Ru
     for rel in sorted(managed | pinned):
         if _converge(src / rel, wanted.get(rel)):
             result.changed.append(rel)
-    # A file stays managed once it was: handing it back to rsync would date
-    # it back to the tree's mtime and trip the pinning above.
     # Saved before the marker goes: a build interrupted after this sync
-    # still sees a generation it has not built.
+    # still sees a generation it has not built.  A file stays managed once
+    # it was: handing it back to rsync would date it back to the tree's
+    # mtime and trip the pinning above.
     result.generation = state.get("generation", 0) + (1 if result.changed or not state else 0)
     _save_state(src, {"managed": sorted(managed), "pinned": sorted(pinned),
                       "synced_at": time.time(), "generation": result.generation})
