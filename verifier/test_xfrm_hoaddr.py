@@ -1,0 +1,429 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""XFRMA_HOADDR: a route-optimisation HAO state that carries the home
+address and keeps the source the sender chose (MCoA, RFC 5648).
+
+The mobile node has CoA1 on m1 and CoA2 on m2, the HoA on lo, and one
+outbound HAO state per CoA (source CoA_i, XFRMA_HOADDR = HoA).  Both states
+name CoA1 as COADDR, as mip6d's single state names its primary CoA: an
+unpatched kernel ignores XFRMA_HOADDR, puts the packet's source into the
+HAO and rewrites the source to COADDR, so the old behaviour is visible on
+the wire.  Which link a packet leaves by is not at stake here (the lean
+kernel has no policy routing, and the PKTINFO ifindex does not pick the
+link: the MCoA egress issue), so the HA captures on both.
+
+Oracles: the HA is a receiving MIP6 kernel (it swaps the HAO in and
+delivers from the HoA only if the transport checksum is right over the
+HoA), and the bytes captured on the HA's links, summed by verifier.packets.
+The state itself is read back over XFRM netlink (verifier.xfrmnl).
+"""
+
+import errno
+import os
+import socket
+import struct
+import sys
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from . import features
+from .capture import Capture
+from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, unique_name, veth
+from .packets import (
+    NH_ICMPV6,
+    NH_MH,
+    NH_TCP,
+    NH_UDP,
+    addr,
+    binding_update,
+    checksum_source,
+    home_address,
+    mh_seq,
+    parse_ipv6,
+)
+from .receiver import Receiver
+from .xfrm import accept_ro
+from .xfrmnl import (
+    IPPROTO_DSTOPTS,
+    XFRM_MODE_ROUTEOPTIMIZATION,
+    XFRM_MODE_TRANSPORT,
+    XFRM_MSG_NEWSA,
+    XFRM_MSG_UPDSA,
+    XFRM_POLICY_OUT,
+    XFRMA_ALG_AUTH,
+    XFRMA_HOADDR,
+    Tmpl,
+    Xfrm,
+    XfrmError,
+    encode_sa,
+)
+
+HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
+HOA, HOA_NEW = "2001:db8:1::10", "2001:db8:1::11"
+HA = "2001:db8:1::1"
+UDP_PORT, TCP_PORT, CLOSED_PORT = 7003, 7004, 7009
+BU_SEQ = 4343
+
+
+@dataclass(frozen=True)
+class Link:
+    mn_if: str
+    ha_if: str
+    coa: str
+    ha_link: str
+
+
+LINKS = (Link("m1", "h1", "2001:db8:a::10", "2001:db8:a::1"),
+         Link("m2", "h2", "2001:db8:b::10", "2001:db8:b::1"))
+PRIMARY = LINKS[0].coa
+
+
+@dataclass(frozen=True)
+class Mcoa:
+    mn: Namespace
+    ha: Namespace
+
+
+@pytest.fixture
+def mcoa(no_splat):
+    """MN and HA joined by two links; routes to the home network by m1
+    (metric 100) and m2 (metric 200)."""
+    features.require("IPV6_MIP6")
+    made: list[Namespace] = []
+    try:
+        mn = Namespace(unique_name("mn"))
+        made.append(mn)
+        ha = Namespace(unique_name("ha"))
+        made.append(ha)
+        mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
+        ha.add_addr("lo", HA, 128, IFA_F_NODAD)
+        mn_cmds, ha_cmds = [], []
+        for metric, ln in zip((100, 200), LINKS, strict=True):
+            veth(mn, ln.mn_if, ha, ln.ha_if)
+            mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
+            ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
+            mn_cmds += [["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
+                         "dev", ln.mn_if, "nud", "permanent"],
+                        ["route", "add", "2001:db8:1::/64", "via", ln.ha_link,
+                         "dev", ln.mn_if, "metric", str(metric)]]
+            ha_cmds += [["neigh", "add", ln.coa, "lladdr", mn.mac(ln.mn_if),
+                         "dev", ln.ha_if, "nud", "permanent"]]
+        ha_cmds += [["route", "add", f"{HOA}/128", "via", LINKS[0].coa, "dev",
+                     LINKS[0].ha_if]]
+        mn.ip_batch(*mn_cmds)
+        ha.ip_batch(*ha_cmds)
+        yield Mcoa(mn, ha)
+    finally:
+        for ns in reversed(made):
+            ns.remove()
+
+
+def hoa_states(mn: Namespace, upper: int) -> None:
+    """One outbound HAO state per CoA carrying the HoA, and an outbound
+    policy for `upper` to the HA from any source."""
+    with Xfrm(mn.name) as x:
+        for ln in LINKS:
+            x.add_sa(ln.coa, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
+                     coaddr=PRIMARY, hoaddr=HOA)
+        x.add_policy(XFRM_POLICY_OUT, "::/0", f"{HA}/128", upper_proto=upper,
+                     tmpls=[Tmpl(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)])
+
+
+def pktinfo(address: str, ifindex: int) -> tuple:
+    return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+            socket.inet_pton(socket.AF_INET6, address) + struct.pack("@I", ifindex))
+
+
+def on_links(ns: Namespace) -> dict:
+    """Captures on each of the HA's links, keyed by interface."""
+    return {ln.ha_if: Capture(ns, ln.ha_if) for ln in LINKS}
+
+
+def drained(caps: dict, want) -> dict:
+    out = {name: cap.drain(want) for name, cap in caps.items()}
+    for cap in caps.values():
+        cap.close()
+    return out
+
+
+def assert_left_from_coa(ln: Link, proto: int, wire: dict) -> None:
+    """One packet, on either link: source CoA, HAO HoA, sum over the HoA."""
+    seen = {name: [(addr(p.src), addr(home_address(p)) if home_address(p) else None)
+                   for p in pkts] for name, pkts in wire.items()}
+    pkts = [p for got in wire.values() for p in got]
+    assert len(pkts) == 1, f"expected one packet; (source, HAO) seen per HA link: {seen}"
+    pkt = pkts[0]
+    assert addr(pkt.src) == ln.coa, (
+        f"source rewritten: left as {addr(pkt.src)}, not the sender's {ln.coa} "
+        f"(an unpatched kernel ignores XFRMA_HOADDR and uses COADDR {PRIMARY})")
+    assert home_address(pkt) and addr(home_address(pkt)) == HOA, f"HAO is not the HoA: {seen}"
+    summed = checksum_source(pkt)
+    assert summed is not None and addr(summed) == HOA, (
+        f"proto {proto} summed over {addr(summed) if summed else 'neither HoA nor CoA'}, "
+        "not the HoA (RFC 6275 6.3)")
+
+
+@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.parametrize("ln", LINKS, ids=[ln.mn_if for ln in LINKS])
+def test_bu_from_each_coa(mcoa, ln):
+    """A BU from each CoA (IPV6_PKTINFO) leaves from that CoA with HAO(HoA);
+    the HA kernel delivers it from the HoA."""
+    accept_ro(mcoa.ha, "hao", "135")
+    hoa_states(mcoa.mn, NH_MH)
+    rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    with rx, tx:
+        caps = on_links(mcoa.ha)
+        receiver = Receiver(mcoa.ha, rx)
+        tx.sendmsg([binding_update(BU_SEQ, 10)], [pktinfo(ln.coa, mcoa.mn.ifindex(ln.mn_if))],
+                   0, (HA, 0))
+        verdict = receiver.wait()
+        wire = drained(caps, lambda p: p.proto == NH_MH)
+    assert_left_from_coa(ln, NH_MH, wire)
+    assert verdict.got and verdict.got[1] == HOA, (
+        f"HA kernel: {f'delivered from {verdict.got[1]}' if verdict.got else 'dropped'}"
+        f" {verdict.drops or ''}; want delivery from the HoA")
+    assert mh_seq(verdict.got[0]) == (5, BU_SEQ)
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_udp_both_directions(mcoa):
+    """UDP from CoA2 through its HoA state reaches the HA from the HoA, and
+    the HA's reply (RH2 via CoA2) reaches the MN's socket."""
+    m2 = LINKS[1]
+    accept_ro(mcoa.ha, "hao", "udp")
+    accept_ro(mcoa.mn, "route2", "udp")
+    hoa_states(mcoa.mn, NH_UDP)
+    mcoa.ha.ip_batch(
+        ["xfrm", "state", "add", "src", HA, "dst", HOA, "proto", "route2", "spi", "0",
+         "mode", "ro", "coa", m2.coa],
+        ["xfrm", "policy", "add", "dir", "out", "src", f"{HA}/128", "dst", f"{HOA}/128",
+         "proto", "udp", "tmpl", "proto", "route2", "mode", "ro", "level", "use"])
+    rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    rx.bind((HA, UDP_PORT))  # the reply leaves from HA, the policy's source
+    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    tx.bind(("::", 0))
+    with rx, tx:
+        caps = on_links(mcoa.ha)
+        receiver = Receiver(mcoa.ha, rx)
+        tx.sendmsg([b"mip6kit request"], [pktinfo(m2.coa, mcoa.mn.ifindex(m2.mn_if))], 0,
+                   (HA, UDP_PORT))
+        verdict = receiver.wait()
+        wire = drained(caps, lambda p: p.proto == NH_UDP and addr(p.dst) == HA)
+        assert_left_from_coa(m2, NH_UDP, wire)
+        assert verdict.got and verdict.got[1] == HOA, (
+            f"HA: {f'got it from {verdict.got[1]}' if verdict.got else 'dropped'} "
+            f"{verdict.drops or ''}; want it from the HoA")
+        with Capture(mcoa.mn, m2.mn_if) as cap:
+            back = Receiver(mcoa.mn, tx)
+            rx.sendto(b"mip6kit reply", (HOA, tx.getsockname()[1]))
+            reply = back.wait()
+            rh2 = cap.drain(lambda p: p.proto == NH_UDP and addr(p.src) == HA)
+    assert reply.got and reply.got == (b"mip6kit reply", HA), (
+        f"the reply to the HoA did not reach the MN socket: {reply.drops}")
+    assert [(addr(p.dst), p.rh2_home() and addr(p.rh2_home())) for p in rh2] == [
+        (m2.coa, HOA)], "the reply did not come to CoA2 with a type 2 routing header"
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_tcp_syn_summed_over_hoa(mcoa):
+    """A TCP SYN from CoA2 through its HoA state: the HA's listener takes it
+    as a connection request from the HoA (TCP drops a bad sum silently).
+
+    A TCP connection over a kept CoA cannot complete: the HA answers the
+    HoA, and the MN's socket is bound to the CoA.  The request is the
+    transport's own verdict on the checksum that mip6.c moved."""
+    m2 = LINKS[1]
+    accept_ro(mcoa.ha, "hao", "tcp")
+    hoa_states(mcoa.mn, NH_TCP)
+    lsn = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    lsn.bind(("::", TCP_PORT))
+    lsn.listen(4)
+    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    tx.bind((m2.coa, 0))
+    tx.setblocking(False)
+    with lsn, tx:
+        caps = on_links(mcoa.ha)
+        with pytest.raises(BlockingIOError):
+            tx.connect((HA, TCP_PORT))
+        requests = wait_syn_recv(mcoa.ha)
+        wire = drained(caps, lambda p: p.proto == NH_TCP and addr(p.dst) == HA)
+    first = {name: pkts[:1] for name, pkts in wire.items()}
+    assert_left_from_coa(m2, NH_TCP, first)
+    assert requests == [HOA], f"HA's pending TCP requests come from {requests}, want [{HOA}]"
+
+
+def wait_syn_recv(ns: Namespace, timeout: float = 3.0) -> list[str]:
+    """Peers of the listener's pending requests (ss, state SYN-RECV)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = ns.run("ss", "-Htn", "state", "syn-recv").stdout.splitlines()
+        peers = [line.split()[-1].rsplit(":", 1)[0].strip("[]") for line in lines if line]
+        if peers or time.monotonic() > deadline:
+            return peers
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("kind", [
+    pytest.param("classic", id="classic"),
+    pytest.param("hoaddr", id="hoaddr", marks=pytest.mark.patch(HOA_PATCH)),
+])
+def test_icmp_error_quotes_wire_addresses(mcoa, kind):
+    """UDP to a closed port on the HA: the port unreachable goes to the CoA
+    and quotes the packet as it was on the wire, source CoA and HAO HoA
+    (net/ipv6/icmp.c mip6_addr_swap; KAME got this wrong)."""
+    ln = LINKS[1] if kind == "hoaddr" else LINKS[0]
+    accept_ro(mcoa.ha, "hao", "udp")
+    if kind == "hoaddr":
+        hoa_states(mcoa.mn, NH_UDP)
+        src = ln.coa
+    else:
+        with Xfrm(mcoa.mn.name) as x:
+            x.add_sa(HOA, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
+                     coaddr=ln.coa)
+            x.add_policy(XFRM_POLICY_OUT, f"{HOA}/128", f"{HA}/128", upper_proto=NH_UDP,
+                         tmpls=[Tmpl(proto=IPPROTO_DSTOPTS,
+                                     mode=XFRM_MODE_ROUTEOPTIMIZATION)])
+        src = HOA
+    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    with tx, Capture(mcoa.mn, ln.mn_if) as cap:
+        tx.sendmsg([b"mip6kit closed"], [pktinfo(src, mcoa.mn.ifindex(ln.mn_if))], 0,
+                   (HA, CLOSED_PORT))
+        errors = cap.packets(lambda p: p.proto == NH_ICMPV6 and p.payload[:2] == b"\x01\x04")
+    assert len(errors) == 1, f"expected one port unreachable at {ln.mn_if}, got {len(errors)}"
+    err = errors[0]
+    assert addr(err.dst) == ln.coa, f"error sent to {addr(err.dst)}, not the CoA {ln.coa}"
+    quoted = parse_ipv6(err.payload[8:])
+    assert quoted is not None, "the error quotes no parsable IPv6 packet"
+    hao = home_address(quoted)
+    assert (addr(quoted.src), addr(hao) if hao else None) == (ln.coa, HOA), (
+        f"quoted packet: source {addr(quoted.src)}, HAO {addr(hao) if hao else None}; "
+        f"on the wire it was source {ln.coa}, HAO {HOA}")
+
+
+def sa_of(states: list[dict], src: str) -> dict:
+    found = [s for s in states if s["src"] == src and s["proto"] == IPPROTO_DSTOPTS]
+    assert len(found) == 1, f"expected one DSTOPTS state from {src}, dump has {states}"
+    return found[0]
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_round_trip(mcoa):
+    """XFRMA_HOADDR comes back by GETSA, by dump and in the NEWSA
+    notification; UPDSA rewrites it; MIGRATE carries it to the new state.
+    An unpatched kernel drops the attribute: the state reads back without it."""
+    coa1, coa2 = LINKS[0].coa, LINKS[1].coa
+    ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
+    with Xfrm(mcoa.mn.name) as x, Xfrm(mcoa.mn.name).listen_sa() as events:
+        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA, **ro)
+        got = x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)
+        assert got is not None and got["hoaddr"] == HOA, (
+            f"GETSA: hoaddr {got and got['hoaddr']}; a kernel without the patch ignores "
+            f"attribute {XFRMA_HOADDR}")
+        assert sa_of(x.dump_sa(), coa1)["hoaddr"] == HOA
+        assert events.wait(XFRM_MSG_NEWSA)["hoaddr"] == HOA
+
+        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA_NEW, update=True, **ro)
+        assert x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)["hoaddr"] == HOA_NEW
+        assert events.wait(XFRM_MSG_UPDSA)["hoaddr"] == HOA_NEW
+
+        # MIGRATE needs a policy whose template it can move; RO templates
+        # hold no addresses, so a transport ESP template stands in for one.
+        x.add_policy(XFRM_POLICY_OUT, f"{coa1}/128", f"{HA}/128",
+                     tmpls=[Tmpl(proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TRANSPORT)])
+        x.migrate(f"{coa1}/128", f"{HA}/128", XFRM_POLICY_OUT, [
+            dict(old_src=coa1, old_dst=HA, new_src=coa2, new_dst=HA, **ro),
+            dict(old_src=coa1, old_dst=HA, new_src=coa2, new_dst=HA,
+                 proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TRANSPORT)])
+        moved = x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa2)
+        assert moved is not None and moved["hoaddr"] == HOA_NEW, f"after MIGRATE: {moved}"
+
+
+def hmac_sha256() -> bytes:
+    """struct xfrm_algo {char alg_name[64]; unsigned int alg_key_len; char alg_key[];}"""
+    return b"hmac(sha256)".ljust(64, b"\0") + struct.pack("=I", 256) + bytes(32)
+
+
+REJECTS = {
+    # id: (add_sa arguments, extack text)
+    "esp": (dict(src=LINKS[0].coa, proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TRANSPORT,
+                 spi=0x100, extra_attrs=[(XFRMA_ALG_AUTH, hmac_sha256())]),
+            "HOADDR is only valid for DSTOPTS states"),
+    "transport-mode": (dict(src=LINKS[0].coa, proto=IPPROTO_DSTOPTS,
+                            mode=XFRM_MODE_TRANSPORT, coaddr=PRIMARY),
+                       "HOADDR requires route optimization mode"),
+    "ipv4-state": (dict(src="192.0.2.10", dst="192.0.2.1", family=socket.AF_INET,
+                        proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
+                        coaddr="192.0.2.10"),
+                   "HOADDR is only valid for IPv6 states"),
+    "all-zero": (dict(src=LINKS[0].coa, hoaddr="::", proto=IPPROTO_DSTOPTS,
+                      mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY),
+                 "HOADDR must be a global unicast address"),
+    "multicast": (dict(src=LINKS[0].coa, hoaddr="ff02::1", proto=IPPROTO_DSTOPTS,
+                       mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY),
+                  "HOADDR must be a global unicast address"),
+    "equals-coaddr": (dict(src=LINKS[1].coa, hoaddr=PRIMARY, proto=IPPROTO_DSTOPTS,
+                           mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY),
+                      "HOADDR equals COADDR or the source address"),
+}
+
+
+if tuple(int(n) for n in os.uname().release.split("-")[0].split(".")[:2]) >= (6, 10):
+    # XFRMA_SA_DIR (6.10): an input SA never sends, so it has no use for HOADDR.
+    REJECTS["input-sa"] = (dict(src=LINKS[0].coa, proto=IPPROTO_DSTOPTS,
+                                mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY, sa_dir=1),
+                           "HOADDR should not be set for input SA")
+
+
+@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.parametrize("case", REJECTS, ids=list(REJECTS))
+def test_rejected(mcoa, case):
+    """Each misuse of XFRMA_HOADDR is refused with EINVAL and its own extack
+    message (an unpatched kernel ignores the attribute instead)."""
+    kwargs, message = REJECTS[case]
+    kwargs = {"dst": HA, "hoaddr": HOA, **kwargs}
+    with Xfrm(mcoa.mn.name) as x, pytest.raises(XfrmError) as exc:
+        x.add_sa(kwargs.pop("src"), kwargs.pop("dst"), **kwargs)
+    assert (exc.value.errno, exc.value.message) == (errno.EINVAL, message)
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_rejected_wrong_length(mcoa):
+    """A 15-byte XFRMA_HOADDR fails the exact-length netlink policy
+    (NLA_POLICY_EXACT_LEN is a length range: ERANGE)."""
+    with Xfrm(mcoa.mn.name) as x, pytest.raises(XfrmError) as exc:
+        x.add_sa(LINKS[0].coa, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
+                 coaddr=PRIMARY, extra_attrs=[(XFRMA_HOADDR, bytes(15))])
+    assert exc.value.errno == errno.ERANGE, str(exc.value)
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_rejected_update_that_adds_it(mcoa):
+    """UPDSA cannot turn a classic state into a HoA state (nor back)."""
+    ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY)
+    with Xfrm(mcoa.mn.name) as x:
+        x.add_sa(LINKS[0].coa, HA, **ro)
+        with pytest.raises(XfrmError) as exc:
+            x.add_sa(LINKS[0].coa, HA, hoaddr=HOA, update=True, **ro)
+    assert exc.value.errno == errno.EINVAL, exc.value
+
+
+def test_unprivileged_refused(mcoa):
+    """Without CAP_NET_ADMIN (a non-root uid) NEWSA with the attribute is
+    refused with EPERM before it is parsed, on every kernel."""
+    request = encode_sa(LINKS[0].coa, HA, proto=IPPROTO_DSTOPTS,
+                        mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY, hoaddr=HOA)
+    send = ("import socket,sys,struct\n"
+            "s=socket.socket(socket.AF_NETLINK,socket.SOCK_RAW,6)\n"
+            "s.send(bytes.fromhex(sys.argv[1]))\n"
+            "r=s.recv(4096)\n"
+            "print(-struct.unpack_from('=i',r,16)[0] if struct.unpack_from('=H',r,4)[0]==2"
+            " else 'no error')\n")
+    res = mcoa.mn.run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                      sys.executable, "-c", send, request.hex(), check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str(errno.EPERM), f"unprivileged NEWSA: {res.stdout}"
+    with Xfrm(mcoa.mn.name) as x:
+        assert x.dump_sa() == [], "an unprivileged request added a state"
+
