@@ -35,7 +35,7 @@ from .packets import (
     rh2_header,
 )
 from .receiver import watch
-from .xfrm import accept_ro, hao_output
+from .xfrm import HAO, RH2, accept_ro, hao_output
 
 RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
 UDP_PATCH = "ipv6-udp-use-the-home-address-for-the-checksum"
@@ -49,7 +49,6 @@ class Kind:
 
     proto: int
     sock_type: int
-    xfrm_name: str
 
     def payload(self) -> bytes:
         if self.proto == NH_MH:
@@ -61,9 +60,9 @@ class Kind:
         return b"mip6kit udp"
 
 
-MH = Kind(NH_MH, socket.SOCK_RAW, "135")
-ICMP = Kind(NH_ICMPV6, socket.SOCK_RAW, "ipv6-icmp")
-UDP = Kind(NH_UDP, socket.SOCK_DGRAM, "udp")
+MH = Kind(NH_MH, socket.SOCK_RAW)
+ICMP = Kind(NH_ICMPV6, socket.SOCK_RAW)
+UDP = Kind(NH_UDP, socket.SOCK_DGRAM)
 
 
 def pktinfo(address: str, ifindex: int) -> tuple:
@@ -76,7 +75,7 @@ def hao(topo, no_splat):
     """HoA on the MN; the HA accepts any HAO for MH, ICMPv6 and UDP."""
     features.require("IPV6_MIP6")
     topo.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
-    accept_ro(topo.ha, "hao", MH.xfrm_name, ICMP.xfrm_name, UDP.xfrm_name)
+    accept_ro(topo.ha, HAO, NH_MH, NH_ICMPV6, NH_UDP)
     return topo
 
 
@@ -194,7 +193,7 @@ def test_control_xfrm_hao_state(hao):
     """Control, passes on every kernel: a BU from the HoA through an XFRM
     route-optimisation HAO state (mip6_destopt_output) leaves from the CoA
     with the HAO inserted by the kernel, summed over the HoA (RFC 6275 6.3)."""
-    hao_output(hao.mn, hao.ha_addr, hao.hoa, hao.coa, "135")
+    hao_output(hao.mn, hao.ha_addr, hao.hoa, hao.coa, NH_MH)
     assert_summed_over_hoa(hao, MH, exchange(hao, MH, src=hao.hoa, opts=None))
 
 
@@ -203,7 +202,7 @@ def test_control_ba_with_rh2(hao):
     Acknowledgement to the HoA carrying an RH2 with the CoA (RFC 6275 6.1.8,
     6.4), sent through the same raw MH path; the checksum is summed over the
     final destination (the HoA) and the MN accepts it from the HA."""
-    accept_ro(hao.mn, "route2", MH.xfrm_name)
+    accept_ro(hao.mn, RH2, NH_MH)
     rx = hao.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     tx = hao.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     ba = binding_ack(BU_SEQ, 10)

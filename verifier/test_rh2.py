@@ -15,7 +15,7 @@ from . import features
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import NH_ROUTING, NH_UDP, addr, checksum_source, rh2_header
 from .receiver import watch
-from .xfrm import accept_ro
+from .xfrm import RH2, accept_ro
 
 PORT = 7001
 
@@ -41,7 +41,7 @@ def _send_rh2(topo) -> list:
 @pytest.fixture
 def rh2_topo(topo):
     features.require("IPV6_MIP6")
-    accept_ro(topo.mn, "route2", "udp")
+    accept_ro(topo.mn, RH2, NH_UDP)
     return topo
 
 

@@ -43,7 +43,7 @@ from .packets import (
     parse_ipv6,
 )
 from .receiver import Receiver
-from .xfrm import accept_ro
+from .xfrm import HAO, RH2, accept_ro, hao_output, ro_output
 from .xfrmnl import (
     IPPROTO_DSTOPTS,
     XFRM_MODE_ROUTEOPTIMIZATION,
@@ -169,7 +169,7 @@ def assert_left_from_coa(ln: Link, proto: int, wire: dict) -> None:
 def test_bu_from_each_coa(mcoa, ln):
     """A BU from each CoA (IPV6_PKTINFO) leaves from that CoA with HAO(HoA);
     the HA kernel delivers it from the HoA."""
-    accept_ro(mcoa.ha, "hao", "135")
+    accept_ro(mcoa.ha, HAO, NH_MH)
     hoa_states(mcoa.mn, NH_MH)
     rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
@@ -192,14 +192,10 @@ def test_udp_both_directions(mcoa):
     """UDP from CoA2 through its HoA state reaches the HA from the HoA, and
     the HA's reply (RH2 via CoA2) reaches the MN's socket."""
     m2 = LINKS[1]
-    accept_ro(mcoa.ha, "hao", "udp")
-    accept_ro(mcoa.mn, "route2", "udp")
+    accept_ro(mcoa.ha, HAO, NH_UDP)
+    accept_ro(mcoa.mn, RH2, NH_UDP)
     hoa_states(mcoa.mn, NH_UDP)
-    mcoa.ha.ip_batch(
-        ["xfrm", "state", "add", "src", HA, "dst", HOA, "proto", "route2", "spi", "0",
-         "mode", "ro", "coa", m2.coa],
-        ["xfrm", "policy", "add", "dir", "out", "src", f"{HA}/128", "dst", f"{HOA}/128",
-         "proto", "udp", "tmpl", "proto", "route2", "mode", "ro", "level", "use"])
+    ro_output(mcoa.ha, RH2, HA, HOA, m2.coa, NH_UDP)
     rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     rx.bind((HA, UDP_PORT))  # the reply leaves from HA, the policy's source
     tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -235,7 +231,7 @@ def test_tcp_syn_summed_over_hoa(mcoa):
     HoA, and the MN's socket is bound to the CoA.  The request is the
     transport's own verdict on the checksum that mip6.c moved."""
     m2 = LINKS[1]
-    accept_ro(mcoa.ha, "hao", "tcp")
+    accept_ro(mcoa.ha, HAO, NH_TCP)
     hoa_states(mcoa.mn, NH_TCP)
     lsn = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_STREAM)
     lsn.bind(("::", TCP_PORT))
@@ -252,6 +248,53 @@ def test_tcp_syn_summed_over_hoa(mcoa):
     first = {name: pkts[:1] for name, pkts in wire.items()}
     assert_left_from_coa(m2, NH_TCP, first)
     assert requests == [HOA], f"HA's pending TCP requests come from {requests}, want [{HOA}]"
+
+
+IPPROTO_UDPLITE = 136
+UDP_NO_CHECK6_TX, UDP_NO_CHECK6_RX = 101, 102
+ECHO = struct.pack("!BBHHH", 128, 0, 0, 0x6d36, 2) + b"mip6kit echo"
+
+
+@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.parametrize("kind", ["icmpv6", "udplite", "udp-no-checksum"])
+def test_checksum_moved(mcoa, kind):
+    """The other transports mip6.c moves the sum for: ICMPv6 (echo request
+    to a raw socket), UDP-Lite, and UDP sent without a checksum (RFC 6936:
+    the zero must stay zero; the HA's socket accepts zero checksums)."""
+    m2 = LINKS[1]
+    proto, sock_type, payload = {
+        "icmpv6": (NH_ICMPV6, socket.SOCK_RAW, ECHO),
+        "udplite": (IPPROTO_UDPLITE, socket.SOCK_DGRAM, b"mip6kit lite"),
+        "udp-no-checksum": (NH_UDP, socket.SOCK_DGRAM, b"mip6kit zero"),
+    }[kind]
+    accept_ro(mcoa.ha, HAO, proto)
+    hoa_states(mcoa.mn, proto)
+    rx_proto = proto if sock_type == socket.SOCK_RAW else (
+        IPPROTO_UDPLITE if proto == IPPROTO_UDPLITE else 0)
+    port = 0 if sock_type == socket.SOCK_RAW else UDP_PORT
+    rx = mcoa.ha.socket(socket.AF_INET6, sock_type, rx_proto)
+    rx.bind(("::", port))
+    tx = mcoa.mn.socket(socket.AF_INET6, sock_type, rx_proto)
+    if kind == "udp-no-checksum":
+        tx.setsockopt(socket.SOL_UDP, UDP_NO_CHECK6_TX, 1)
+        rx.setsockopt(socket.SOL_UDP, UDP_NO_CHECK6_RX, 1)
+    with rx, tx:
+        caps = on_links(mcoa.ha)
+        receiver = Receiver(mcoa.ha, rx, accept=lambda d: proto != NH_ICMPV6 or d[:1] == b"\x80")
+        tx.sendmsg([payload], [pktinfo(m2.coa, mcoa.mn.ifindex(m2.mn_if))], 0, (HA, port))
+        verdict = receiver.wait()
+        wire = drained(caps, lambda p: p.proto == proto and addr(p.dst) == HA)
+    if kind == "udp-no-checksum":
+        pkts = [p for got in wire.values() for p in got]
+        assert [p.payload[6:8] for p in pkts] == [b"\0\0"], (
+            "a UDP datagram sent without a checksum must leave with a zero checksum")
+        assert addr(pkts[0].src) == m2.coa and home_address(pkts[0]) == socket.inet_pton(
+            socket.AF_INET6, HOA), "source or HAO rewritten"
+    else:
+        assert_left_from_coa(m2, proto, wire)
+    assert verdict.got and verdict.got[1] == HOA, (
+        f"HA: {f'got it from {verdict.got[1]}' if verdict.got else 'dropped'} "
+        f"{verdict.drops or ''}; want it from the HoA")
 
 
 def wait_syn_recv(ns: Namespace, timeout: float = 3.0) -> list[str]:
@@ -274,17 +317,12 @@ def test_icmp_error_quotes_wire_addresses(mcoa, kind):
     and quotes the packet as it was on the wire, source CoA and HAO HoA
     (net/ipv6/icmp.c mip6_addr_swap; KAME got this wrong)."""
     ln = LINKS[1] if kind == "hoaddr" else LINKS[0]
-    accept_ro(mcoa.ha, "hao", "udp")
+    accept_ro(mcoa.ha, HAO, NH_UDP)
     if kind == "hoaddr":
         hoa_states(mcoa.mn, NH_UDP)
         src = ln.coa
     else:
-        with Xfrm(mcoa.mn.name) as x:
-            x.add_sa(HOA, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
-                     coaddr=ln.coa)
-            x.add_policy(XFRM_POLICY_OUT, f"{HOA}/128", f"{HA}/128", upper_proto=NH_UDP,
-                         tmpls=[Tmpl(proto=IPPROTO_DSTOPTS,
-                                     mode=XFRM_MODE_ROUTEOPTIMIZATION)])
+        hao_output(mcoa.mn, HA, HOA, ln.coa, NH_UDP)
         src = HOA
     tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     with tx, Capture(mcoa.mn, ln.mn_if) as cap:

@@ -21,7 +21,7 @@ from . import features
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import NH_MH, addr, home_address, mh_message
 from .receiver import watch
-from .xfrm import accept_ro, hao_output
+from .xfrm import HAO, accept_ro, flush, hao_output
 
 MH_PATCH = "xfrm-policy-decode-the-mobility-header-type-on-input"
 BU, BRR = 5, 0
@@ -36,8 +36,8 @@ def mh_ha(topo, no_splat):
     features.require("XFRM_STATISTICS")
     t = topo
     t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
-    hao_output(t.mn, t.ha_addr, t.hoa, t.coa, "135")
-    accept_ro(t.ha, "hao", "135", mh_type=BU)
+    hao_output(t.mn, t.ha_addr, t.hoa, t.coa, NH_MH)
+    accept_ro(t.ha, HAO, NH_MH, mh_type=BU)
     return t
 
 
@@ -85,8 +85,8 @@ def test_untyped_policy_workaround(topo, no_splat):
     features.require("IPV6_MIP6")
     t = topo
     t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
-    hao_output(t.mn, t.ha_addr, t.hoa, t.coa, "135")
-    accept_ro(t.ha, "hao", "135")
+    hao_output(t.mn, t.ha_addr, t.hoa, t.coa, NH_MH)
+    accept_ro(t.ha, HAO, NH_MH)
     verdict, _ = send_mh(t, BU)
     assert verdict.delivered and verdict.peer == t.hoa
 
@@ -98,11 +98,11 @@ def test_output_selects_by_mh_type(topo, no_splat):
     features.require("IPV6_MIP6")
     t = topo
     t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
-    accept_ro(t.ha, "hao", "135")
+    accept_ro(t.ha, HAO, NH_MH)
     wrong = []
     for mh_type, name in MH_TYPES.items():
-        t.mn.ip_batch(["xfrm", "state", "flush"], ["xfrm", "policy", "flush"])
-        hao_output(t.mn, t.ha_addr, t.hoa, t.coa, "135", mh_type=mh_type)
+        flush(t.mn)
+        hao_output(t.mn, t.ha_addr, t.hoa, t.coa, NH_MH, mh_type=mh_type)
         other = (mh_type + 1) % len(MH_TYPES)
         for sent, want_hao in ((mh_type, True), (other, False)):
             _, wire = send_mh(t, sent)

@@ -1,38 +1,68 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Route-optimisation XFRM setups, driven through `ip xfrm`.
+"""Route-optimisation XFRM setups, over XFRM netlink (verifier.xfrmnl).
 
-pyroute2 has no XFRM support, and iproute2's `ip xfrm` is the reference
-user of these messages, so the verifier uses it.
+They install what `ip xfrm` would for the commands quoted in each
+docstring; vm/tests/test_xfrmnl.py holds the encoding to iproute2's bytes.
+Upper-layer protocols are numbers (socket.IPPROTO_UDP, packets.NH_MH...).
 """
 
+from .xfrmnl import (
+    IPPROTO_DSTOPTS,
+    IPPROTO_ROUTING,
+    XFRM_MODE_ROUTEOPTIMIZATION,
+    XFRM_POLICY_IN,
+    XFRM_POLICY_OUT,
+    XFRM_STATE_WILDRECV,
+    Tmpl,
+    Xfrm,
+)
 
-def upspec(upper: str, mh_type: int | None = None) -> list[str]:
-    """The selector's upper-layer part: `proto 135 type 5` selects BUs only."""
-    return ["proto", upper] + (["type", str(mh_type)] if mh_type is not None else [])
+HAO, RH2 = IPPROTO_DSTOPTS, IPPROTO_ROUTING
+RO = XFRM_MODE_ROUTEOPTIMIZATION
 
 
-def accept_ro(ns, ro_proto: str, *uppers: str, mh_type: int | None = None) -> None:
-    """Accept any HAO or RH2 (ro_proto "hao" or "route2") for upper protocols;
+def accept_ro(ns, ro_proto: int, *uppers: int, mh_type: int | None = None) -> None:
+    """Accept any HAO or RH2 (ro_proto HAO or RH2) for upper protocols;
     with mh_type, only Mobility Header messages of that type (as a home
-    agent's daemon installs it).
+    agent's daemon installs it):
+      ip xfrm state add src :: dst :: proto hao spi 0 mode ro coa :: flag wildrecv
+      ip xfrm policy add dir in src ::/0 dst ::/0 proto UPPER [type T] \\
+          tmpl proto hao mode ro level use
 
-    A wildrecv state with :: addresses matches every packet (the old mip6d
-    set-up for a CN/HA), and an inbound policy whose template is the RO
-    transform lets the upper layer accept the packet's sec_path.
+    The wildrecv state with :: addresses matches every packet (the old
+    mip6d set-up for a CN/HA), and the inbound policy whose template is the
+    RO transform lets the upper layer accept the packet's sec_path.
     """
-    ns.ip_batch(["xfrm", "state", "add", "src", "::", "dst", "::", "proto", ro_proto,
-                 "spi", "0", "mode", "ro", "coa", "::", "flag", "wildrecv"],
-                *(["xfrm", "policy", "add", "dir", "in", "src", "::/0", "dst", "::/0",
-                   *upspec(upper, mh_type), "tmpl", "proto", ro_proto, "mode", "ro",
-                   "level", "use"] for upper in uppers))
+    with Xfrm(ns.name) as x:
+        x.add_sa("::", "::", proto=ro_proto, mode=RO, coaddr="::", flags=XFRM_STATE_WILDRECV)
+        for upper in uppers:
+            x.add_policy(XFRM_POLICY_IN, "::/0", "::/0", upper_proto=upper, mh_type=mh_type,
+                         tmpls=[Tmpl(proto=ro_proto, mode=RO, level="use")])
 
 
-def hao_output(ns, ha: str, hoa: str, coa: str, upper: str,
+def ro_output(ns, ro_proto: int, src: str, dst: str, coa: str, upper: int,
+              mh_type: int | None = None) -> None:
+    """Outbound RO for src -> dst: with HAO, packets leave with source coa
+    and a HAO(src); with RH2, they go to coa with an RH2(dst):
+      ip xfrm state add src SRC dst DST proto hao spi 0 mode ro coa COA
+      ip xfrm policy add dir out src SRC/128 dst DST/128 proto UPPER [type T] \\
+          tmpl src SRC dst DST proto hao mode ro level use
+    """
+    with Xfrm(ns.name) as x:
+        x.add_sa(src, dst, proto=ro_proto, mode=RO, coaddr=coa)
+        x.add_policy(XFRM_POLICY_OUT, f"{src}/128", f"{dst}/128", upper_proto=upper,
+                     mh_type=mh_type,
+                     tmpls=[Tmpl(proto=ro_proto, mode=RO, src=src, dst=dst, level="use")])
+
+
+def hao_output(ns, ha: str, hoa: str, coa: str, upper: int,
                mh_type: int | None = None) -> None:
     """Outbound RO HAO: packets HoA -> HA leave with source CoA and a HAO(HoA);
     with mh_type, only Mobility Header messages of that type."""
-    ns.ip_batch(["xfrm", "state", "add", "src", hoa, "dst", ha, "proto", "hao", "spi", "0",
-                 "mode", "ro", "coa", coa],
-                ["xfrm", "policy", "add", "dir", "out", "src", f"{hoa}/128",
-                 "dst", f"{ha}/128", *upspec(upper, mh_type), "tmpl", "src", hoa,
-                 "dst", ha, "proto", "hao", "mode", "ro", "level", "use"])
+    ro_output(ns, HAO, hoa, ha, coa, upper, mh_type)
+
+
+def flush(ns) -> None:
+    """ip xfrm state flush; ip xfrm policy flush"""
+    with Xfrm(ns.name) as x:
+        x.flush()

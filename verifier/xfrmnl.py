@@ -45,6 +45,8 @@ XFRM_MSG_DELPOLICY = 20
 XFRM_MSG_GETPOLICY = 21
 XFRM_MSG_UPDPOLICY = 25
 XFRM_MSG_UPDSA = 26
+XFRM_MSG_FLUSHSA = 28
+XFRM_MSG_FLUSHPOLICY = 29
 XFRM_MSG_MIGRATE = 33
 XFRMNLGRP_SA = 3
 
@@ -352,6 +354,13 @@ class xfrm_userpolicy_id(_xfrm_msg):
     fields = (("sel", xfrm_selector), ("index", "I"), ("dir", "B"), ("_pad", "3x"))
 
 
+# struct xfrm_usersa_flush {
+#         __u8                            proto;
+# };
+class xfrm_usersa_flush(_xfrm_msg):
+    fields = (("proto", "B"),)
+
+
 class _empty(_xfrm_msg):
     """A dump request: the kernel reads no body for GETSA/GETPOLICY dumps."""
 
@@ -528,6 +537,20 @@ def encode_migrate(sel_src: str, sel_dst: str, direction: int,
                     [("XFRMA_MIGRATE", vec)])
 
 
+def encode_flush_sa() -> bytearray:
+    """FLUSHSA of every protocol: proto 0 (IPSEC_PROTO_ANY would spare the
+    hao and route2 states); 17 bytes, unpadded, as iproute2 sends it."""
+    data = _message(xfrm_usersa_flush, XFRM_MSG_FLUSHSA, NLM_F_REQUEST | NLM_F_ACK,
+                    {"proto": 0})[:17]
+    struct.pack_into("=I", data, 0, len(data))
+    return data
+
+
+def encode_flush_policy() -> bytearray:
+    """FLUSHPOLICY (main policy type: no XFRMA_POLICY_TYPE)."""
+    return _message(_empty, XFRM_MSG_FLUSHPOLICY, NLM_F_REQUEST | NLM_F_ACK, {})
+
+
 def _decode(cls: type[nlmsg], data: bytes) -> nlmsg:
     msg = cls(bytes(data))
     msg.decode()
@@ -659,6 +682,11 @@ class Xfrm:
     def dump_policy(self) -> list[dict]:
         return [parse_policy(m) for m in self._talk(_message(
             _empty, XFRM_MSG_GETPOLICY, NLM_F_REQUEST | NLM_F_DUMP, {}))]
+
+    def flush(self) -> None:
+        """Every state, then every policy (ip xfrm state flush; policy flush)."""
+        self._talk(encode_flush_sa())
+        self._talk(encode_flush_policy())
 
     def migrate(self, sel_src: str, sel_dst: str, direction: int,
                 migrations: tuple[Migration | dict, ...], **kw) -> None:

@@ -134,6 +134,8 @@ GOLDEN = [
         lambda: x.encode_policy_id(x.XFRM_MSG_DELPOLICY, x.XFRM_POLICY_OUT, f"{HOA}/128",
                                     f"{HA}/128", upper_proto=x.IPPROTO_MH, mh_type=5, mark=7),
         id="delete-policy"),
+    pytest.param("state flush", x.encode_flush_sa, id="flush-states"),
+    pytest.param("policy flush", x.encode_flush_policy, id="flush-policies"),
 ]
 
 
