@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from .netns import IFA_F_NODAD, Namespace, unique_name, veth
+from .netns import IFA_F_NODAD, Namespace, namespaces, veth
 
 
 def pytest_configure(config):
@@ -39,12 +39,7 @@ class Topo:
 
 @pytest.fixture
 def topo():
-    made: list[Namespace] = []
-    try:
-        mn = Namespace(unique_name("mn"))
-        made.append(mn)
-        ha = Namespace(unique_name("ha"))
-        made.append(ha)
+    with namespaces("mn", "ha") as (mn, ha):
         t = Topo(mn, ha)
         veth(mn, t.mn_if, ha, t.ha_if)
         mn.add_addr(t.mn_if, t.coa, 64, IFA_F_NODAD)
@@ -59,9 +54,6 @@ def topo():
                      "nud", "permanent"],
                     ["route", "add", f"{t.hoa}/128", "via", t.coa, "dev", t.ha_if])
         yield t
-    finally:
-        for ns in reversed(made):
-            ns.remove()
 
 
 @pytest.fixture

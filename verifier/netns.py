@@ -160,5 +160,18 @@ def _read_in_netns(netns_fd: int, paths: tuple[str, ...]) -> list[str]:
     return texts
 
 
+@contextlib.contextmanager
+def namespaces(*prefixes: str):
+    """Fresh namespaces, one per name prefix; removed on exit, last first."""
+    made: list[Namespace] = []
+    try:
+        for prefix in prefixes:
+            made.append(Namespace(unique_name(prefix)))
+        yield made
+    finally:
+        for ns in reversed(made):
+            ns.remove()
+
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"

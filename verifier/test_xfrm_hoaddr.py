@@ -29,7 +29,7 @@ import pytest
 
 from . import features
 from .capture import Capture
-from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, unique_name, veth
+from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth
 from .packets import (
     NH_ICMPV6,
     NH_MH,
@@ -90,12 +90,7 @@ def mcoa(no_splat):
     """MN and HA joined by two links; routes to the home network by m1
     (metric 100) and m2 (metric 200)."""
     features.require("IPV6_MIP6")
-    made: list[Namespace] = []
-    try:
-        mn = Namespace(unique_name("mn"))
-        made.append(mn)
-        ha = Namespace(unique_name("ha"))
-        made.append(ha)
+    with namespaces("mn", "ha") as (mn, ha):
         mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
         ha.add_addr("lo", HA, 128, IFA_F_NODAD)
         mn_cmds, ha_cmds = [], []
@@ -114,9 +109,6 @@ def mcoa(no_splat):
         mn.ip_batch(*mn_cmds)
         ha.ip_batch(*ha_cmds)
         yield Mcoa(mn, ha)
-    finally:
-        for ns in reversed(made):
-            ns.remove()
 
 
 def hoa_states(mn: Namespace, upper: int) -> None:

@@ -629,7 +629,22 @@ def _open(netns: str | None, groups: int) -> socket.socket:
     return sock
 
 
-class Xfrm:
+class _Socket:
+    """An XFRM netlink socket that closes with its with-block."""
+
+    sock: socket.socket
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Xfrm(_Socket):
     """XFRM requests in a named netns (None: the caller's); every answer is
     awaited at most timeout seconds."""
 
@@ -638,15 +653,6 @@ class Xfrm:
         self.timeout = timeout
         self.sock = _open(netns, 0)
         self.seq = 0
-
-    def __enter__(self) -> "Xfrm":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
     def add_sa(self, src: str, dst: str, **kw) -> None:
         """Add a state (update=True: replace it); keywords as encode_sa()."""
@@ -727,21 +733,12 @@ class Xfrm:
                 replies.append(msg)
 
 
-class SaEvents:
+class SaEvents(_Socket):
     """SA notifications (XFRMNLGRP_SA) of a netns, from when this opened."""
 
     def __init__(self, netns: str | None):
         self.sock = _open(netns, 1 << (XFRMNLGRP_SA - 1))
         self.pending: collections.deque[bytes] = collections.deque()
-
-    def __enter__(self) -> "SaEvents":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
     def wait(self, msg_type: int, timeout: float = 2.0) -> dict | None:
         """The next notification of msg_type (XFRM_MSG_NEWSA, UPDSA, DELSA)
