@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Capture IPv6 packets on an interface inside a namespace (AF_PACKET)."""
 
+import errno
 import socket
 import time
 
@@ -30,6 +31,10 @@ class Capture:
                 if out:
                     break
                 continue
+            except OSError as e:
+                if e.errno == errno.ENETDOWN:  # the link went down: nothing more comes
+                    break
+                raise
             if meta[2] == socket.PACKET_OUTGOING:
                 continue
             pkt = parse_ipv6(frame[ETH_HLEN:])

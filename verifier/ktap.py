@@ -4,7 +4,7 @@
 Load with `-p mip6kit.verifier.ktap`; pair it with `-p no:terminal` so that
 stdout carries KTAP only.  A test's line is printed once its teardown is
 done, so a failing teardown (e.g. a kernel splat) makes it `not ok`.
-Failure details become KTAP diagnostic lines.
+Failure details, and what a test prints, become KTAP diagnostic lines.
 """
 
 import sys
@@ -70,6 +70,11 @@ class KtapReporter:
         self.number += 1
         self.totals[kind] += 1
         name = ktap_name(nodeid)
+        for r in reports:  # what a test prints (a per-link table) is diagnostic
+            for title, text in r.sections:
+                if title == f"Captured stdout {r.when}":
+                    for line in text.splitlines():
+                        _emit(f"# {line}")
         if kind in ("fail", "error"):
             for r in reports:
                 if r.failed:

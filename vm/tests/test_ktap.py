@@ -84,3 +84,13 @@ def test_collection_error_bails_out(tmp_path):
     res = _ktap(tmp_path)
     assert "Bail out! collection error" in res.stdout
     assert "nonexistent_module_xyz" in res.stdout
+
+
+def test_printed_table_becomes_diagnostics(tmp_path):
+    """A table a passing test prints (the MCoA per-link table) reaches the
+    KTAP stream as '# ' lines, before the test's own line."""
+    (tmp_path / "test_z.py").write_text(
+        "def test_table():\n    print('link  BUs\\nh2      1')\n")
+    res = _ktap(tmp_path)
+    lines = res.stdout.splitlines()
+    assert lines[2:5] == ["# link  BUs", "# h2      1", "ok 1 test_z.py::test_table"], lines

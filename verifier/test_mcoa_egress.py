@@ -1,0 +1,286 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""MCoA egress (RFC 5648): a Binding Update leaves by the link its
+IPV6_PKTINFO names, or not at all.
+
+The MN has three links to the HA, CoA1..CoA3 (one per link), the HoA on lo,
+and routes whose best path to the HA is link 1.  Each CoA's BU is sent
+three ways:
+  (a) cmsg: source CoA_i, PKTINFO ifindex i, the HAO as IPV6_DSTOPTS;
+  (b) xfrm: a raw BU from CoA_i with PKTINFO ifindex i through the XFRM
+      state of CoA_i that carries the HoA (XFRMA_HOADDR);
+  (c) classic: source HoA, PKTINFO ifindex i, one classic HAO state whose
+      COADDR is CoA1 (as mip6d sets it up without MCoA).
+The HA captures on every link and its kernel (a receiving MIP6 stack)
+delivers the BU to its MH socket only if the checksum is right over the
+HoA.  Each test prints the per-link table a person debugging MCoA wants.
+"""
+
+import socket
+import struct
+from dataclasses import dataclass
+
+import pytest
+
+from . import features
+from .capture import Capture
+from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth
+from .packets import (
+    NH_MH,
+    addr,
+    binding_update,
+    checksum_source,
+    hao_option,
+    home_address,
+)
+from .receiver import Receiver
+from .xfrm import HAO, accept_ro, hao_output
+from .xfrmnl import IPPROTO_DSTOPTS, XFRM_MODE_ROUTEOPTIMIZATION, XFRM_POLICY_OUT, Tmpl, Xfrm
+
+RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
+HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
+EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
+HOA, HA = "2001:db8:1::10", "2001:db8:1::1"
+BU_SEQ = 4545
+
+
+@dataclass(frozen=True)
+class Link:
+    n: int
+
+    @property
+    def mn_if(self) -> str:
+        return f"m{self.n}"
+
+    @property
+    def ha_if(self) -> str:
+        return f"h{self.n}"
+
+    @property
+    def coa(self) -> str:
+        return f"2001:db8:{0xa + self.n - 1:x}::10"
+
+    @property
+    def ha_link(self) -> str:
+        return f"2001:db8:{0xa + self.n - 1:x}::1"
+
+
+LINKS = (Link(1), Link(2), Link(3))
+
+
+@dataclass(frozen=True)
+class Net:
+    mn: Namespace
+    ha: Namespace
+
+
+@pytest.fixture
+def net(no_splat):
+    """Three links; routes to the home network by each, link 1 best."""
+    features.require("IPV6_MIP6")
+    with namespaces("mn", "ha") as (mn, ha):
+        mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
+        ha.add_addr("lo", HA, 128, IFA_F_NODAD)
+        mn_cmds, ha_cmds = [], []
+        for ln in LINKS:
+            veth(mn, ln.mn_if, ha, ln.ha_if)
+            mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
+            ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
+            mn_cmds += [["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
+                         "dev", ln.mn_if, "nud", "permanent"],
+                        ["route", "add", "2001:db8:1::/64", "via", ln.ha_link,
+                         "dev", ln.mn_if, "metric", str(100 * ln.n)]]
+            ha_cmds += [["neigh", "add", ln.coa, "lladdr", mn.mac(ln.mn_if),
+                         "dev", ln.ha_if, "nud", "permanent"]]
+        mn.ip_batch(*mn_cmds)
+        ha.ip_batch(*ha_cmds, ["route", "add", f"{HOA}/128", "via", LINKS[0].coa,
+                               "dev", LINKS[0].ha_if])
+        accept_ro(ha, HAO, NH_MH)
+        yield Net(mn, ha)
+
+
+def setup(net: Net, way: str) -> None:
+    if way == "xfrm":
+        with Xfrm(net.mn.name) as x:
+            for ln in LINKS:
+                x.add_sa(ln.coa, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
+                         coaddr=ln.coa, hoaddr=HOA)
+            x.add_policy(XFRM_POLICY_OUT, "::/0", f"{HA}/128", upper_proto=NH_MH,
+                         tmpls=[Tmpl(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)])
+    elif way == "classic":
+        hao_output(net.mn, HA, HOA, LINKS[0].coa, NH_MH)
+
+
+@dataclass
+class Seen:
+    """One BU as the HA saw it."""
+
+    send_error: str | None
+    per_link: dict  # ha_if -> list of (source, HAO, summed over HoA)
+    delivered_from: str | None
+
+    def links(self) -> list[str]:
+        return [name for name, pkts in self.per_link.items() if pkts]
+
+    def table(self, title: str) -> str:
+        rows = [f"{title}: send {'error ' + self.send_error if self.send_error else 'ok'}, "
+                f"HA MH socket {'got it from ' + self.delivered_from if self.delivered_from else 'got nothing'}",
+                f"  {'link':<5} {'BUs':>3}  {'source':<18} {'HAO':<18} checksum"]
+        for name, pkts in self.per_link.items():
+            if not pkts:
+                rows.append(f"  {name:<5} {0:>3}")
+            for src, hao, over_hoa in pkts:
+                rows.append(f"  {name:<5} {len(pkts):>3}  {src:<18} {hao or '-':<18} "
+                            f"{'over HoA' if over_hoa else 'NOT over HoA'}")
+        return "\n".join(rows)
+
+
+def pktinfo(address: str, ifindex: int) -> tuple:
+    return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+            socket.inet_pton(socket.AF_INET6, address) + struct.pack("@I", ifindex))
+
+
+def send_bu(net: Net, way: str, ln: Link, socket_setup=None) -> Seen:
+    """Send one BU for ln's CoA the given way; socket_setup(sock) may set
+    socket options on the sender first."""
+    src = HOA if way == "classic" else ln.coa
+    cmsgs = [pktinfo(src, net.mn.ifindex(ln.mn_if))]
+    if way == "cmsg":
+        cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(HOA)))
+    rx = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    tx = net.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    if socket_setup:
+        socket_setup(tx)
+    caps = {l2.ha_if: Capture(net.ha, l2.ha_if) for l2 in LINKS}
+    error = None
+    with rx, tx:
+        receiver = Receiver(net.ha, rx)
+        try:
+            tx.sendmsg([binding_update(BU_SEQ, 10)], cmsgs, 0, (HA, 0))
+        except OSError as e:
+            error = e.strerror
+        verdict = receiver.wait()
+    per_link = {}
+    for name, cap in caps.items():
+        pkts = cap.drain(lambda p: p.proto == NH_MH and addr(p.dst) == HA)
+        cap.close()
+        per_link[name] = [(addr(p.src), addr(home_address(p)) if home_address(p) else None,
+                           home_address(p) is not None and checksum_source(p) == home_address(p))
+                          for p in pkts]
+    return Seen(error, per_link, verdict.got[1] if verdict.got else None)
+
+
+def expect_on_link(seen: Seen, ln: Link) -> None:
+    print(seen.table(f"BU for CoA{ln.n} via PKTINFO ifindex of {ln.mn_if}"))
+    assert seen.links() == [ln.ha_if], (
+        f"the BU for CoA{ln.n} left by {seen.links() or 'no link'}, not {ln.ha_if}\n"
+        + seen.table("seen"))
+    (src, hao, over_hoa), = seen.per_link[ln.ha_if]
+    assert (src, hao, over_hoa) == (ln.coa, HOA, True), seen.table("seen")
+    assert seen.delivered_from == HOA, seen.table("seen")
+
+
+WAYS = {
+    # way: patches that its link-1 case needs / its link-2 and link-3 cases need
+    "cmsg": ((RAW_PATCH,), (RAW_PATCH, EGRESS_PATCH)),
+    "xfrm": ((HOA_PATCH,), (HOA_PATCH, EGRESS_PATCH)),
+}
+
+
+def cases():
+    for way, (first, other) in WAYS.items():
+        for ln in LINKS:
+            marks = [pytest.mark.patch(p) for p in (first if ln.n == 1 else other)]
+            yield pytest.param(way, ln, id=f"{way}-{ln.mn_if}", marks=marks)
+
+
+@pytest.mark.parametrize("way, ln", cases())
+def test_bu_leaves_by_named_link(net, way, ln):
+    setup(net, way)
+    expect_on_link(send_bu(net, way, ln), ln)
+
+
+@pytest.mark.parametrize("ln", LINKS, ids=[ln.mn_if for ln in LINKS])
+def test_classic_state_sends_from_its_one_coa(net, ln):
+    """Control, every kernel: one classic state serves one CoA.  Whatever
+    link PKTINFO names, the BU leaves from COADDR (CoA1) by its best route."""
+    setup(net, "classic")
+    seen = send_bu(net, "classic", ln)
+    print(seen.table(f"classic BU, PKTINFO ifindex of {ln.mn_if}"))
+    assert seen.links() == [LINKS[0].ha_if], seen.table("seen")
+    assert seen.per_link[LINKS[0].ha_if] == [(LINKS[0].coa, HOA, True)], seen.table("seen")
+    assert seen.delivered_from == HOA
+
+
+@pytest.mark.patch(EGRESS_PATCH)
+@pytest.mark.parametrize("way", list(WAYS))
+def test_named_link_down_never_falls_back(net, way):
+    """Link 2 down at the HA side: CoA2's BU fails or is dropped on link 2,
+    counted where a daemon can see it; it never leaves by another link."""
+    setup(net, way)
+    m2 = LINKS[1]
+    net.ha.ip("link", "set", m2.ha_if, "down")
+    before = net.mn.ipr.get_links(net.mn.ifindex(m2.mn_if))[0].get_attr("IFLA_STATS64")
+    seen = send_bu(net, way, m2)
+    after = net.mn.ipr.get_links(net.mn.ifindex(m2.mn_if))[0].get_attr("IFLA_STATS64")
+    dropped = after["tx_dropped"] - before["tx_dropped"]
+    print(seen.table(f"{way} BU for CoA2, {m2.ha_if} down") +
+          f"\n  {m2.mn_if} tx_dropped +{dropped}")
+    assert seen.links() == [], f"the BU fell back to {seen.links()}\n" + seen.table("seen")
+    # tx_dropped also counts the link's own ND/MLD while it is down: at least ours
+    assert seen.send_error or dropped >= 1, (
+        f"neither an error from sendmsg nor a drop counted on {m2.mn_if}")
+
+
+# What a daemon can do on an unchanged kernel (README "How a daemon does
+# MCoA egress").  Each method steers CoA2's BU to link 2, for the cmsg way
+# (a raw BU from CoA2 with its HAO as ancillary data) and for a classic XFRM
+# HAO state whose COADDR is CoA2 (a BU from the HoA).  Expected link per
+# (method, way), the same on every kernel: the patch changes neither.
+XFRMA_SET_MARK = 29  # __u32, the state's output mark (used by its re-route)
+MARK = 2
+USERSPACE = {
+    # method: (link for cmsg, link for classic xfrm, why)
+    "source-rule": (2, 2, "ip -6 rule from CoA2 matches the socket's lookup and the "
+                          "re-route from COADDR"),
+    "oif-rule": (2, 1, "ip -6 rule oif m2 matches the socket's lookup; the XFRM "
+                       "re-route never sets flowi6_oif"),
+    "mark": (2, 2, "SO_MARK + ip -6 rule fwmark; the XFRM state needs an output mark "
+                   "(XFRMA_SET_MARK) for its re-route"),
+    "bindtodevice": (2, 1, "SO_BINDTODEVICE pins the socket's lookup; the XFRM re-route "
+                           "does not see it"),
+}
+
+
+def steer(net: Net, method: str) -> None:
+    m2 = LINKS[1]
+    selector = {"source-rule": ["from", m2.coa], "oif-rule": ["oif", m2.mn_if],
+                "mark": ["fwmark", str(MARK)]}.get(method)
+    net.mn.ip("-6", "route", "add", "2001:db8:1::/64", "via", m2.ha_link, "dev", m2.mn_if,
+              "table", "102")
+    if selector:
+        net.mn.ip("-6", "rule", "add", *selector, "lookup", "102")
+
+
+@pytest.mark.parametrize("way", ["cmsg", "classic"])
+@pytest.mark.parametrize("method", list(USERSPACE))
+def test_userspace_egress_control(net, method, way):
+    """Control, every kernel: which userspace method puts CoA2's BU on link 2."""
+    m2 = LINKS[1]
+    steer(net, method)
+    if way == "classic":
+        extra = [(XFRMA_SET_MARK, struct.pack("=I", MARK))] if method == "mark" else []
+        with Xfrm(net.mn.name) as x:
+            x.add_sa(HOA, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
+                     coaddr=m2.coa, extra_attrs=extra)
+            x.add_policy(XFRM_POLICY_OUT, f"{HOA}/128", f"{HA}/128", upper_proto=NH_MH,
+                         tmpls=[Tmpl(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)])
+    socket_setup = {
+        "mark": lambda s: s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, MARK),
+        "bindtodevice": lambda s: s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
+                                               m2.mn_if.encode()),
+    }.get(method)
+    seen = send_bu(net, way, m2, socket_setup)
+    want = LINKS[USERSPACE[method][way == "classic"] - 1]
+    print(seen.table(f"{method}, {way}: expect {want.ha_if} ({USERSPACE[method][2]})"))
+    assert seen.links() == [want.ha_if], seen.table("seen")
+    assert seen.per_link[want.ha_if][0][:2] == (m2.coa, HOA), seen.table("seen")
