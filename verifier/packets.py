@@ -9,6 +9,7 @@ when it is the sole option of its header, so it is not used as the oracle.
 """
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass, field
 
@@ -193,3 +194,9 @@ def mh_seq(msg: bytes) -> tuple[int, int] | None:
     if len(msg) >= 10 and msg[2] == MH_BA:
         return MH_BA, struct.unpack_from("!H", msg, 8)[0]
     return None
+
+
+def pktinfo(address: str, ifindex: int) -> tuple:
+    """An IPV6_PKTINFO ancillary item (RFC 3542 6.1): source and outgoing interface."""
+    return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
+            socket.inet_pton(socket.AF_INET6, address) + struct.pack("@I", ifindex))

@@ -32,6 +32,7 @@ from .packets import (
     hao_option,
     home_address,
     mh_seq,
+    pktinfo,
     rh2_header,
 )
 from .receiver import watch
@@ -64,10 +65,6 @@ MH = Kind(NH_MH, socket.SOCK_RAW)
 ICMP = Kind(NH_ICMPV6, socket.SOCK_RAW)
 UDP = Kind(NH_UDP, socket.SOCK_DGRAM)
 
-
-def pktinfo(address: str, ifindex: int) -> tuple:
-    return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
-            socket.inet_pton(socket.AF_INET6, address) + struct.pack("@I", ifindex))
 
 
 @pytest.fixture

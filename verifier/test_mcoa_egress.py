@@ -21,9 +21,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from . import features
 from .capture import Capture
-from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth
+from .mcoa import HA, HOA, Link, Mcoa, multihomed
 from .packets import (
     NH_MH,
     addr,
@@ -31,6 +30,7 @@ from .packets import (
     checksum_source,
     hao_option,
     home_address,
+    pktinfo,
 )
 from .receiver import Receiver
 from .xfrm import HAO, accept_ro, hao_output
@@ -39,66 +39,22 @@ from .xfrmnl import IPPROTO_DSTOPTS, XFRM_MODE_ROUTEOPTIMIZATION, XFRM_POLICY_OU
 RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
 HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
 EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
-HOA, HA = "2001:db8:1::10", "2001:db8:1::1"
 BU_SEQ = 4545
-
-
-@dataclass(frozen=True)
-class Link:
-    n: int
-
-    @property
-    def mn_if(self) -> str:
-        return f"m{self.n}"
-
-    @property
-    def ha_if(self) -> str:
-        return f"h{self.n}"
-
-    @property
-    def coa(self) -> str:
-        return f"2001:db8:{0xa + self.n - 1:x}::10"
-
-    @property
-    def ha_link(self) -> str:
-        return f"2001:db8:{0xa + self.n - 1:x}::1"
 
 
 LINKS = (Link(1), Link(2), Link(3))
 
 
-@dataclass(frozen=True)
-class Net:
-    mn: Namespace
-    ha: Namespace
-
-
 @pytest.fixture
 def net(no_splat):
-    """Three links; routes to the home network by each, link 1 best."""
-    features.require("IPV6_MIP6")
-    with namespaces("mn", "ha") as (mn, ha):
-        mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
-        ha.add_addr("lo", HA, 128, IFA_F_NODAD)
-        mn_cmds, ha_cmds = [], []
-        for ln in LINKS:
-            veth(mn, ln.mn_if, ha, ln.ha_if)
-            mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
-            ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
-            mn_cmds += [["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
-                         "dev", ln.mn_if, "nud", "permanent"],
-                        ["route", "add", "2001:db8:1::/64", "via", ln.ha_link,
-                         "dev", ln.mn_if, "metric", str(100 * ln.n)]]
-            ha_cmds += [["neigh", "add", ln.coa, "lladdr", mn.mac(ln.mn_if),
-                         "dev", ln.ha_if, "nud", "permanent"]]
-        mn.ip_batch(*mn_cmds)
-        ha.ip_batch(*ha_cmds, ["route", "add", f"{HOA}/128", "via", LINKS[0].coa,
-                               "dev", LINKS[0].ha_if])
-        accept_ro(ha, HAO, NH_MH)
-        yield Net(mn, ha)
+    """Three links (verifier.mcoa), link 1 the best path; the HA accepts
+    HAO-carrying Mobility Header messages."""
+    with multihomed(3) as m:
+        accept_ro(m.ha, HAO, NH_MH)
+        yield m
 
 
-def setup(net: Net, way: str) -> None:
+def setup(net: Mcoa, way: str) -> None:
     if way == "xfrm":
         with Xfrm(net.mn.name) as x:
             for ln in LINKS:
@@ -134,12 +90,8 @@ class Seen:
         return "\n".join(rows)
 
 
-def pktinfo(address: str, ifindex: int) -> tuple:
-    return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
-            socket.inet_pton(socket.AF_INET6, address) + struct.pack("@I", ifindex))
 
-
-def send_bu(net: Net, way: str, ln: Link, socket_setup=None) -> Seen:
+def send_bu(net: Mcoa, way: str, ln: Link, socket_setup=None) -> Seen:
     """Send one BU for ln's CoA the given way; socket_setup(sock) may set
     socket options on the sender first."""
     src = HOA if way == "classic" else ln.coa
@@ -251,7 +203,7 @@ USERSPACE = {
 }
 
 
-def steer(net: Net, method: str) -> None:
+def steer(net: Mcoa, method: str) -> None:
     m2 = LINKS[1]
     selector = {"source-rule": ["from", m2.coa], "oif-rule": ["oif", m2.mn_if],
                 "mark": ["fwmark", str(MARK)]}.get(method)

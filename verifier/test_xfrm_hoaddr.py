@@ -23,13 +23,12 @@ import socket
 import struct
 import sys
 import time
-from dataclasses import dataclass
 
 import pytest
 
-from . import features
 from .capture import Capture
-from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth
+from .mcoa import HA, HOA, Link, multihomed
+from .netns import Namespace
 from .packets import (
     NH_ICMPV6,
     NH_MH,
@@ -41,6 +40,7 @@ from .packets import (
     home_address,
     mh_seq,
     parse_ipv6,
+    pktinfo,
 )
 from .receiver import Receiver
 from .xfrm import HAO, RH2, accept_ro, hao_output, ro_output
@@ -60,55 +60,20 @@ from .xfrmnl import (
 )
 
 HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
-HOA, HOA_NEW = "2001:db8:1::10", "2001:db8:1::11"
-HA = "2001:db8:1::1"
+HOA_NEW = "2001:db8:1::11"
 UDP_PORT, TCP_PORT, CLOSED_PORT = 7003, 7004, 7009
 BU_SEQ = 4343
 
 
-@dataclass(frozen=True)
-class Link:
-    mn_if: str
-    ha_if: str
-    coa: str
-    ha_link: str
-
-
-LINKS = (Link("m1", "h1", "2001:db8:a::10", "2001:db8:a::1"),
-         Link("m2", "h2", "2001:db8:b::10", "2001:db8:b::1"))
-PRIMARY = LINKS[0].coa
-
-
-@dataclass(frozen=True)
-class Mcoa:
-    mn: Namespace
-    ha: Namespace
+PRIMARY = Link(1).coa
+LINKS = (Link(1), Link(2))
 
 
 @pytest.fixture
 def mcoa(no_splat):
-    """MN and HA joined by two links; routes to the home network by m1
-    (metric 100) and m2 (metric 200)."""
-    features.require("IPV6_MIP6")
-    with namespaces("mn", "ha") as (mn, ha):
-        mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
-        ha.add_addr("lo", HA, 128, IFA_F_NODAD)
-        mn_cmds, ha_cmds = [], []
-        for metric, ln in zip((100, 200), LINKS, strict=True):
-            veth(mn, ln.mn_if, ha, ln.ha_if)
-            mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
-            ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
-            mn_cmds += [["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
-                         "dev", ln.mn_if, "nud", "permanent"],
-                        ["route", "add", "2001:db8:1::/64", "via", ln.ha_link,
-                         "dev", ln.mn_if, "metric", str(metric)]]
-            ha_cmds += [["neigh", "add", ln.coa, "lladdr", mn.mac(ln.mn_if),
-                         "dev", ln.ha_if, "nud", "permanent"]]
-        ha_cmds += [["route", "add", f"{HOA}/128", "via", LINKS[0].coa, "dev",
-                     LINKS[0].ha_if]]
-        mn.ip_batch(*mn_cmds)
-        ha.ip_batch(*ha_cmds)
-        yield Mcoa(mn, ha)
+    """MN and HA joined by two links (verifier.mcoa), link 1 the best path."""
+    with multihomed(2) as m:
+        yield m
 
 
 def hoa_states(mn: Namespace, upper: int) -> None:
@@ -121,10 +86,6 @@ def hoa_states(mn: Namespace, upper: int) -> None:
         x.add_policy(XFRM_POLICY_OUT, "::/0", f"{HA}/128", upper_proto=upper,
                      tmpls=[Tmpl(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)])
 
-
-def pktinfo(address: str, ifindex: int) -> tuple:
-    return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
-            socket.inet_pton(socket.AF_INET6, address) + struct.pack("@I", ifindex))
 
 
 def on_links(ns: Namespace) -> dict:

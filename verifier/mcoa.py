@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""A multihomed mobile node (MCoA, RFC 5648): an MN and an HA joined by
+several links, one care-of address per link.
+
+Link n: MN interface mN with CoA 2001:db8:(a+n-1)::10, HA interface hN with
+2001:db8:(a+n-1)::1; the MN reaches the home network 2001:db8:1::/64 by
+every link, link n with metric 100*n (link 1 is the best path); the HA
+reaches the HoA by link 1.
+"""
+
+import contextlib
+from dataclasses import dataclass
+
+from . import features
+from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth
+
+HOA, HA = "2001:db8:1::10", "2001:db8:1::1"
+
+
+@dataclass(frozen=True)
+class Link:
+    n: int
+
+    @property
+    def mn_if(self) -> str:
+        return f"m{self.n}"
+
+    @property
+    def ha_if(self) -> str:
+        return f"h{self.n}"
+
+    @property
+    def coa(self) -> str:
+        return f"2001:db8:{0xa + self.n - 1:x}::10"
+
+    @property
+    def ha_link(self) -> str:
+        return f"2001:db8:{0xa + self.n - 1:x}::1"
+
+
+@dataclass(frozen=True)
+class Mcoa:
+    mn: Namespace
+    ha: Namespace
+    links: tuple[Link, ...]
+
+
+@contextlib.contextmanager
+def multihomed(count: int):
+    """An Mcoa with count links, removed on exit."""
+    features.require("IPV6_MIP6")
+    links = tuple(Link(n) for n in range(1, count + 1))
+    with namespaces("mn", "ha") as (mn, ha):
+        mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
+        ha.add_addr("lo", HA, 128, IFA_F_NODAD)
+        mn_cmds, ha_cmds = [], []
+        for ln in links:
+            veth(mn, ln.mn_if, ha, ln.ha_if)
+            mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
+            ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
+            mn_cmds += [["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
+                         "dev", ln.mn_if, "nud", "permanent"],
+                        ["route", "add", "2001:db8:1::/64", "via", ln.ha_link,
+                         "dev", ln.mn_if, "metric", str(100 * ln.n)]]
+            ha_cmds += [["neigh", "add", ln.coa, "lladdr", mn.mac(ln.mn_if),
+                         "dev", ln.ha_if, "nud", "permanent"]]
+        mn.ip_batch(*mn_cmds)
+        ha.ip_batch(*ha_cmds, ["route", "add", f"{HOA}/128", "via", links[0].coa,
+                               "dev", links[0].ha_if])
+        yield Mcoa(mn, ha, links)
+
