@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from mip6kit import __version__
-from mip6kit.vm import configcheck, pipeline
+from mip6kit.vm import configcheck, export, pipeline
 from mip6kit.vm.cache import cache_root
 from mip6kit.vm.errors import Exit, MipError
 from mip6kit.vm.proc import Runner
@@ -89,6 +89,13 @@ def cmd_boot(args, runner: Runner) -> int:
     return res.rc
 
 
+def cmd_export(args, runner: Runner) -> int:
+    series_dir = args.series or pipeline.project_root() / "patches" / (args.base or "6.12")
+    for path in export.export(args.format, series_dir, args.output):
+        print(path)
+    return Exit.PASS
+
+
 def cmd_config_check(args, runner: Runner) -> int:
     report = configcheck.check(args.file)
     sys.stdout.write(configcheck.render(report, args.file))
@@ -135,6 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "of boot time under TCG")
     bt.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     bt.set_defaults(func=cmd_boot)
+
+    e = sub.add_parser("export", help="write the series as quilt, Debian (DEP-3) or RPM "
+                       "patches for a distribution kernel package", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("--format", required=True, choices=export.FORMATS)
+    s = e.add_mutually_exclusive_group()
+    s.add_argument("--base", choices=["6.12", "6.1"], help="series of this base (default 6.12)")
+    s.add_argument("--series", type=Path, metavar="DIR", help="another series directory")
+    e.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="a new or empty directory")
+    e.set_defaults(func=cmd_export)
 
     c = sub.add_parser("config", help="kernel config checks")
     csub = c.add_subparsers(dest="config_cmd", metavar="COMMAND", required=True)
