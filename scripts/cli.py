@@ -3,13 +3,14 @@
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
 from mip6kit import __version__
 from mip6kit.vm import configcheck, export, pipeline
 from mip6kit.vm.cache import cache_root
-from mip6kit.vm.errors import Exit, MipError
+from mip6kit.vm.errors import Exit, MipError, Terminated
 from mip6kit.vm.proc import Runner
 
 log = logging.getLogger("mip6kit")
@@ -23,6 +24,7 @@ exit codes:
   4  skip: nothing could be verified
   5  boot failure or timeout (virtme-ng's 255: the guest died)
   6  kernel crash: BUG/WARNING/Oops/panic on the guest console
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the guests are killed first
 boot passes the guest command's own exit code through when the guest is sound.
 
 environment:
@@ -163,7 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
@@ -183,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         log.error("%s%s", e.strerror if isinstance(e, OSError) and e.strerror else e, where)
         return int(Exit.USAGE)
+    except Terminated:
+        log.error("terminated (SIGTERM); guests killed")
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130

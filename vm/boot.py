@@ -92,9 +92,12 @@ def _pump(stream, sinks, prefix: bytes = b"", files_dir: Path | None = None) -> 
             continue
         log_sink.write(line)
         log_sink.flush()
-        for sink in echo:
-            sink.write(prefix + line)
-            sink.flush()
+        for sink in list(echo):
+            try:
+                sink.write(prefix + line)
+                sink.flush()
+            except BrokenPipeError:  # `mip6kit run | head`: keep draining the guest
+                echo.remove(sink)
 
 
 def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: float,

@@ -16,6 +16,11 @@ class Exit(IntEnum):
     KERNEL_CRASH = 6  # BUG/WARNING/Oops/panic on the guest console
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (timeout(1), a CI cancel): it unwinds like Ctrl-C, so every
+    guest this process started is killed on the way out."""
+
+
 class MipError(Exception):
     """An error with a message for the user and the exit code it maps to."""
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -106,9 +107,11 @@ def _rundir(requested: Path | None, cache: Path, kt: tree.KernelTree, runner: Ru
     runs.mkdir(parents=True, exist_ok=True)
     rundir = Path(tempfile.mkdtemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-{kt.label}-",
                                    dir=runs))
-    latest = runs / "latest"
-    latest.unlink(missing_ok=True)
-    latest.symlink_to(rundir)
+    # runs/latest is replaced atomically: two runs at once never see it missing
+    staged = runs / f".latest-{os.getpid()}-{threading.get_ident()}"
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(rundir)
+    os.replace(staged, runs / "latest")
     return rundir
 
 

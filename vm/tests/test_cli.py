@@ -63,3 +63,20 @@ def test_dry_run_prints_commands(cli, fake_linux, tmp_path):
     assert "rsync -a --delete" in res.stdout and "allnoconfig" in res.stdout
     assert "bzImage" in res.stdout
     assert not (tmp_path / "cache").exists(), "the dry run wrote to the cache"
+
+
+def test_runs_latest_survives_concurrent_runs(tmp_path):
+    """Two runs at once replace runs/latest atomically: neither fails, and it
+    ends as a link to one of their run directories."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mip6kit.vm import pipeline, tree
+    from mip6kit.vm.proc import Runner
+
+    kt = tree.KernelTree(tmp_path / "src", "6.12", "6.12.0")
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: pipeline._rundir(None, tmp_path, kt, Runner(False)),
+                             range(64)))
+    latest = tmp_path / "runs/latest"
+    assert latest.is_symlink() and latest.resolve() in made
+    assert not list((tmp_path / "runs").glob(".latest-*")), "a staged link was left behind"

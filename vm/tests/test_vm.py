@@ -56,3 +56,37 @@ def test_independent_ha_with_mh_type_policy(cli, tmp_path, variant, expected):
     res = cli(*args, "--", "sh", str(SELFTESTS / "xfrm_mh_type.sh"))
     assert res.returncode == expected, res.stdout + res.stderr
     assert "PASS: BRR (type 0) refused" in res.stdout
+
+
+def test_sigterm_kills_the_guest(tmp_path):
+    """timeout(1) and CI cancels send SIGTERM: mip6kit exits 143 and leaves
+    no qemu behind (virtme-ng runs in its own session)."""
+    import base64
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = f"{os.getpid()}.25"  # a sleep argument only this guest has
+    proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "boot", "--run-dir",
+                             str(tmp_path), "--", "sleep", marker], cwd=project_root(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    # qemu carries the command base64-encoded on its kernel command line
+    encoded = base64.b64encode(f"sleep {marker}".encode()).decode()
+
+    def qemu_alive() -> bool:
+        ps = subprocess.run(["pgrep", "-f", f"qemu-system.*{encoded}"], capture_output=True)
+        return ps.returncode == 0
+
+    deadline = time.monotonic() + 300
+    while not qemu_alive():
+        assert proc.poll() is None and time.monotonic() < deadline, "the guest never started"
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "terminated" in err and "Traceback" not in err, err
+    time.sleep(1)
+    assert not qemu_alive(), "qemu outlived mip6kit after SIGTERM"
