@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mip6kit import __version__
-from mip6kit.vm import configcheck, export, pipeline
+from mip6kit.vm import configcheck, export, pipeline, tree
 from mip6kit.vm.cache import cache_root
 from mip6kit.vm.errors import Exit, MipError, Terminated
 from mip6kit.vm.proc import Runner
@@ -92,7 +92,7 @@ def cmd_boot(args, runner: Runner) -> int:
 
 
 def cmd_export(args, runner: Runner) -> int:
-    series_dir = args.series or pipeline.project_root() / "patches" / (args.base or "6.12")
+    series_dir = args.series or pipeline.project_root() / "patches" / (args.base or tree.DEFAULT_BASE)
     for path in export.export(args.format, series_dir, args.output):
         print(path)
     return Exit.PASS

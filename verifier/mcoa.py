@@ -12,6 +12,7 @@ import contextlib
 from dataclasses import dataclass
 
 from . import features
+from .capture import Capture
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth
 
 HOA, HA = "2001:db8:1::10", "2001:db8:1::1"
@@ -69,3 +70,13 @@ def multihomed(count: int):
                                "dev", links[0].ha_if])
         yield Mcoa(mn, ha, links)
 
+
+@contextlib.contextmanager
+def ha_captures(m: Mcoa):
+    """Capture on every HA link; yields drain(want) -> {ha_if: [packets]}."""
+    caps = {ln.ha_if: Capture(m.ha, ln.ha_if) for ln in m.links}
+    try:
+        yield lambda want: {name: cap.drain(want) for name, cap in caps.items()}
+    finally:
+        for cap in caps.values():
+            cap.close()

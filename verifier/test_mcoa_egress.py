@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from .capture import Capture
-from .mcoa import HA, HOA, Link, Mcoa, multihomed
+from .mcoa import HA, HOA, Link, Mcoa, ha_captures, multihomed
 from .packets import (
     NH_MH,
     addr,
@@ -34,15 +33,12 @@ from .packets import (
     pktinfo,
 )
 from .receiver import Receiver
-from .xfrm import HAO, accept_ro, hao_output
-from .xfrmnl import IPPROTO_DSTOPTS, XFRM_MODE_ROUTEOPTIMIZATION, XFRM_POLICY_OUT, Tmpl, Xfrm
+from .xfrm import HAO, accept_ro, hao_output, hoa_output
 
 RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
 HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
 EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
 BU_SEQ = 4545
-
-
 LINKS = (Link(1), Link(2), Link(3))
 
 
@@ -57,12 +53,7 @@ def net(no_splat):
 
 def setup(net: Mcoa, way: str) -> None:
     if way == "xfrm":
-        with Xfrm(net.mn.name) as x:
-            for ln in LINKS:
-                x.add_sa(ln.coa, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
-                         coaddr=ln.coa, hoaddr=HOA)
-            x.add_policy(XFRM_POLICY_OUT, "::/0", f"{HA}/128", upper_proto=NH_MH,
-                         tmpls=[Tmpl(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)])
+        hoa_output(net.mn, HA, HOA, [ln.coa for ln in LINKS], NH_MH)
     elif way == "classic":
         hao_output(net.mn, HA, HOA, LINKS[0].coa, NH_MH)
 
@@ -79,8 +70,9 @@ class Seen:
         return [name for name, pkts in self.per_link.items() if pkts]
 
     def table(self, title: str) -> str:
-        rows = [f"{title}: send {'error ' + self.send_error if self.send_error else 'ok'}, "
-                f"HA MH socket {'got it from ' + self.delivered_from if self.delivered_from else 'got nothing'}",
+        sent = f"error {self.send_error}" if self.send_error else "ok"
+        got = f"got it from {self.delivered_from}" if self.delivered_from else "got nothing"
+        rows = [f"{title}: send {sent}, HA MH socket {got}",
                 f"  {'link':<5} {'BUs':>3}  {'source':<18} {'HAO':<18} checksum"]
         for name, pkts in self.per_link.items():
             if not pkts:
@@ -89,7 +81,6 @@ class Seen:
                 rows.append(f"  {name:<5} {len(pkts):>3}  {src:<18} {hao or '-':<18} "
                             f"{'over HoA' if over_hoa else 'NOT over HoA'}")
         return "\n".join(rows)
-
 
 
 def send_bu(net: Mcoa, way: str, ln: Link, socket_setup=None) -> Seen:
@@ -103,21 +94,17 @@ def send_bu(net: Mcoa, way: str, ln: Link, socket_setup=None) -> Seen:
     tx = net.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     if socket_setup:
         socket_setup(tx)
-    caps = {l2.ha_if: Capture(net.ha, l2.ha_if) for l2 in LINKS}
     error = None
-    with rx, tx:
+    with rx, tx, ha_captures(net) as drain:
         receiver = Receiver(net.ha, rx)
         try:
             tx.sendmsg([binding_update(BU_SEQ, 10)], cmsgs, 0, (HA, 0))
         except OSError as e:
             error = e.strerror
         verdict = receiver.wait()
-    per_link = {}
-    for name, cap in caps.items():
-        pkts = cap.drain(lambda p: p.proto == NH_MH and addr(p.dst) == HA)
-        cap.close()
-        per_link[name] = [(addr(p.src), addr(home_address(p)) if home_address(p) else None,
-                           summed_over_hoa(p)) for p in pkts]
+        wire = drain(lambda p: p.proto == NH_MH and addr(p.dst) == HA)
+    per_link = {name: [(addr(p.src), addr(home_address(p)) if home_address(p) else None,
+                        summed_over_hoa(p)) for p in pkts] for name, pkts in wire.items()}
     return Seen(error, per_link, verdict.got[1] if verdict.got else None)
 
 
@@ -246,12 +233,8 @@ def test_userspace_egress_control(net, method, way):
     m2 = LINKS[1]
     steer(net, method)
     if way == "classic":
-        extra = [(XFRMA_SET_MARK, struct.pack("=I", MARK))] if method == "mark" else []
-        with Xfrm(net.mn.name) as x:
-            x.add_sa(HOA, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
-                     coaddr=m2.coa, extra_attrs=extra)
-            x.add_policy(XFRM_POLICY_OUT, f"{HOA}/128", f"{HA}/128", upper_proto=NH_MH,
-                         tmpls=[Tmpl(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)])
+        extra = ((XFRMA_SET_MARK, struct.pack("=I", MARK)),) if method == "mark" else ()
+        hao_output(net.mn, HA, HOA, m2.coa, NH_MH, sa_attrs=extra)
     socket_setup = {
         "mark": lambda s: s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, MARK),
         "bindtodevice": lambda s: s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,

@@ -27,7 +27,7 @@ import time
 import pytest
 
 from .capture import Capture
-from .mcoa import HA, HOA, Link, multihomed
+from .mcoa import HA, HOA, Link, ha_captures, multihomed
 from .netns import Namespace
 from .packets import (
     NH_ICMPV6,
@@ -43,7 +43,7 @@ from .packets import (
     pktinfo,
 )
 from .receiver import Receiver
-from .xfrm import HAO, RH2, accept_ro, hao_output, ro_output
+from .xfrm import HAO, RH2, accept_ro, hao_output, hoa_output, ro_output
 from .xfrmnl import (
     IPPROTO_DSTOPTS,
     XFRM_MODE_ROUTEOPTIMIZATION,
@@ -77,27 +77,15 @@ def mcoa(no_splat):
 
 
 def hoa_states(mn: Namespace, upper: int) -> None:
-    """One outbound HAO state per CoA carrying the HoA, and an outbound
-    policy for `upper` to the HA from any source."""
-    with Xfrm(mn.name) as x:
-        for ln in LINKS:
-            x.add_sa(ln.coa, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
-                     coaddr=PRIMARY, hoaddr=HOA)
-        x.add_policy(XFRM_POLICY_OUT, "::/0", f"{HA}/128", upper_proto=upper,
-                     tmpls=[Tmpl(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)])
+    """One HoA state per CoA, all naming PRIMARY as COADDR (see above)."""
+    hoa_output(mn, HA, HOA, [ln.coa for ln in LINKS], upper, coaddr=PRIMARY)
 
 
-
-def on_links(ns: Namespace) -> dict:
-    """Captures on each of the HA's links, keyed by interface."""
-    return {ln.ha_if: Capture(ns, ln.ha_if) for ln in LINKS}
-
-
-def drained(caps: dict, want) -> dict:
-    out = {name: cap.drain(want) for name, cap in caps.items()}
-    for cap in caps.values():
-        cap.close()
-    return out
+def assert_from_hoa(verdict) -> None:
+    """The HA kernel delivered the packet, from the HoA."""
+    assert verdict.got and verdict.got[1] == HOA, (
+        f"HA: {f'got it from {verdict.got[1]}' if verdict.got else 'dropped'} "
+        f"{verdict.drops or ''}; want it from the HoA")
 
 
 def assert_left_from_coa(ln: Link, proto: int, wire: dict) -> None:
@@ -126,17 +114,14 @@ def test_bu_from_each_coa(mcoa, ln):
     hoa_states(mcoa.mn, NH_MH)
     rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
-    with rx, tx:
-        caps = on_links(mcoa.ha)
+    with rx, tx, ha_captures(mcoa) as drain:
         receiver = Receiver(mcoa.ha, rx)
         tx.sendmsg([binding_update(BU_SEQ, 10)], [pktinfo(ln.coa, mcoa.mn.ifindex(ln.mn_if))],
                    0, (HA, 0))
         verdict = receiver.wait()
-        wire = drained(caps, lambda p: p.proto == NH_MH)
+        wire = drain(lambda p: p.proto == NH_MH)
     assert_left_from_coa(ln, NH_MH, wire)
-    assert verdict.got and verdict.got[1] == HOA, (
-        f"HA kernel: {f'delivered from {verdict.got[1]}' if verdict.got else 'dropped'}"
-        f" {verdict.drops or ''}; want delivery from the HoA")
+    assert_from_hoa(verdict)
     assert mh_seq(verdict.got[0]) == (5, BU_SEQ)
 
 
@@ -154,16 +139,14 @@ def test_udp_both_directions(mcoa):
     tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     tx.bind(("::", 0))
     with rx, tx:
-        caps = on_links(mcoa.ha)
-        receiver = Receiver(mcoa.ha, rx)
-        tx.sendmsg([b"mip6kit request"], [pktinfo(m2.coa, mcoa.mn.ifindex(m2.mn_if))], 0,
-                   (HA, UDP_PORT))
-        verdict = receiver.wait()
-        wire = drained(caps, lambda p: p.proto == NH_UDP and addr(p.dst) == HA)
+        with ha_captures(mcoa) as drain:
+            receiver = Receiver(mcoa.ha, rx)
+            tx.sendmsg([b"mip6kit request"], [pktinfo(m2.coa, mcoa.mn.ifindex(m2.mn_if))], 0,
+                       (HA, UDP_PORT))
+            verdict = receiver.wait()
+            wire = drain(lambda p: p.proto == NH_UDP and addr(p.dst) == HA)
         assert_left_from_coa(m2, NH_UDP, wire)
-        assert verdict.got and verdict.got[1] == HOA, (
-            f"HA: {f'got it from {verdict.got[1]}' if verdict.got else 'dropped'} "
-            f"{verdict.drops or ''}; want it from the HoA")
+        assert_from_hoa(verdict)
         with Capture(mcoa.mn, m2.mn_if) as cap:
             back = Receiver(mcoa.mn, tx)
             rx.sendto(b"mip6kit reply", (HOA, tx.getsockname()[1]))
@@ -192,12 +175,11 @@ def test_tcp_syn_summed_over_hoa(mcoa):
     tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_STREAM)
     tx.bind((m2.coa, 0))
     tx.setblocking(False)
-    with lsn, tx:
-        caps = on_links(mcoa.ha)
+    with lsn, tx, ha_captures(mcoa) as drain:
         with pytest.raises(BlockingIOError):
             tx.connect((HA, TCP_PORT))
         requests = wait_syn_recv(mcoa.ha)
-        wire = drained(caps, lambda p: p.proto == NH_TCP and addr(p.dst) == HA)
+        wire = drain(lambda p: p.proto == NH_TCP and addr(p.dst) == HA)
     first = {name: pkts[:1] for name, pkts in wire.items()}
     assert_left_from_coa(m2, NH_TCP, first)
     assert requests == [HOA], f"HA's pending TCP requests come from {requests}, want [{HOA}]"
@@ -222,21 +204,18 @@ def test_checksum_moved(mcoa, kind):
     }[kind]
     accept_ro(mcoa.ha, HAO, proto)
     hoa_states(mcoa.mn, proto)
-    rx_proto = proto if sock_type == socket.SOCK_RAW else (
-        IPPROTO_UDPLITE if proto == IPPROTO_UDPLITE else 0)
     port = 0 if sock_type == socket.SOCK_RAW else UDP_PORT
-    rx = mcoa.ha.socket(socket.AF_INET6, sock_type, rx_proto)
+    rx = mcoa.ha.socket(socket.AF_INET6, sock_type, proto)
     rx.bind(("::", port))
-    tx = mcoa.mn.socket(socket.AF_INET6, sock_type, rx_proto)
+    tx = mcoa.mn.socket(socket.AF_INET6, sock_type, proto)
     if kind == "udp-no-checksum":
         tx.setsockopt(socket.SOL_UDP, UDP_NO_CHECK6_TX, 1)
         rx.setsockopt(socket.SOL_UDP, UDP_NO_CHECK6_RX, 1)
-    with rx, tx:
-        caps = on_links(mcoa.ha)
+    with rx, tx, ha_captures(mcoa) as drain:
         receiver = Receiver(mcoa.ha, rx, accept=lambda d: proto != NH_ICMPV6 or d[:1] == b"\x80")
         tx.sendmsg([payload], [pktinfo(m2.coa, mcoa.mn.ifindex(m2.mn_if))], 0, (HA, port))
         verdict = receiver.wait()
-        wire = drained(caps, lambda p: p.proto == proto and addr(p.dst) == HA)
+        wire = drain(lambda p: p.proto == proto and addr(p.dst) == HA)
     if kind == "udp-no-checksum":
         pkts = [p for got in wire.values() for p in got]
         assert [p.payload[6:8] for p in pkts] == [b"\0\0"], (
@@ -245,9 +224,7 @@ def test_checksum_moved(mcoa, kind):
             socket.AF_INET6, HOA), "source or HAO rewritten"
     else:
         assert_left_from_coa(m2, proto, wire)
-    assert verdict.got and verdict.got[1] == HOA, (
-        f"HA: {f'got it from {verdict.got[1]}' if verdict.got else 'dropped'} "
-        f"{verdict.drops or ''}; want it from the HoA")
+    assert_from_hoa(verdict)
 
 
 def wait_syn_recv(ns: Namespace, timeout: float = 3.0) -> list[str]:
@@ -306,7 +283,7 @@ def test_round_trip(mcoa):
     An unpatched kernel drops the attribute: the state reads back without it."""
     coa1, coa2 = LINKS[0].coa, LINKS[1].coa
     ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
-    with Xfrm(mcoa.mn.name) as x, Xfrm(mcoa.mn.name).listen_sa() as events:
+    with Xfrm(mcoa.mn.name) as x, x.listen_sa() as events:
         x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA, **ro)
         got = x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)
         assert got is not None and got["hoaddr"] == HOA, (

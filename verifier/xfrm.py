@@ -41,25 +41,39 @@ def accept_ro(ns, ro_proto: int, *uppers: int, mh_type: int | None = None) -> No
 
 
 def ro_output(ns, ro_proto: int, src: str, dst: str, coa: str, upper: int,
-              mh_type: int | None = None) -> None:
+              mh_type: int | None = None, sa_attrs: tuple = ()) -> None:
     """Outbound RO for src -> dst: with HAO, packets leave with source coa
     and a HAO(src); with RH2, they go to coa with an RH2(dst):
       ip xfrm state add src SRC dst DST proto hao spi 0 mode ro coa COA
       ip xfrm policy add dir out src SRC/128 dst DST/128 proto UPPER [type T] \\
           tmpl src SRC dst DST proto hao mode ro level use
+    sa_attrs are (type, payload) attributes added to the state as they are.
     """
     with Xfrm(ns.name) as x:
-        x.add_sa(src, dst, proto=ro_proto, mode=RO, coaddr=coa)
+        x.add_sa(src, dst, proto=ro_proto, mode=RO, coaddr=coa, extra_attrs=sa_attrs)
         x.add_policy(XFRM_POLICY_OUT, f"{src}/128", f"{dst}/128", upper_proto=upper,
                      mh_type=mh_type,
                      tmpls=[Tmpl(proto=ro_proto, mode=RO, src=src, dst=dst, level="use")])
 
 
 def hao_output(ns, ha: str, hoa: str, coa: str, upper: int,
-               mh_type: int | None = None) -> None:
+               mh_type: int | None = None, sa_attrs: tuple = ()) -> None:
     """Outbound RO HAO: packets HoA -> HA leave with source CoA and a HAO(HoA);
     with mh_type, only Mobility Header messages of that type."""
-    ro_output(ns, HAO, hoa, ha, coa, upper, mh_type)
+    ro_output(ns, HAO, hoa, ha, coa, upper, mh_type, sa_attrs)
+
+
+def hoa_output(ns, ha: str, hoa: str, coas: list[str], upper: int,
+               coaddr: str | None = None) -> None:
+    """MCoA over XFRMA_HOADDR: one outbound HAO state per CoA carrying the
+    HoA (COADDR: coaddr, else the state's own CoA), and one outbound policy
+    for `upper` to the HA from any source, whose template the state of the
+    packet's source fills."""
+    with Xfrm(ns.name) as x:
+        for coa in coas:
+            x.add_sa(coa, ha, proto=HAO, mode=RO, coaddr=coaddr or coa, hoaddr=hoa)
+        x.add_policy(XFRM_POLICY_OUT, "::/0", f"{ha}/128", upper_proto=upper,
+                     tmpls=[Tmpl(proto=HAO, mode=RO)])
 
 
 def flush(ns) -> None:

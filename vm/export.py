@@ -92,8 +92,3 @@ def export(fmt: str, series_dir: Path, out: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return sorted(files)
-
-
-def touched(patch_text: str) -> set[str]:
-    """Paths a patch changes that exist before it (for a scratch copy)."""
-    return {m.group(1) for m in re.finditer(r"^--- a/(\S+)", patch_text, re.M)}

@@ -18,6 +18,7 @@ from .proc import Runner
 log = logging.getLogger(__name__)
 
 DEBIAN_BASES = {"6.12": "linux-source-6.12", "6.1": "linux-source-6.1"}
+DEFAULT_BASE = "6.12"
 
 @dataclass(frozen=True)
 class KernelTree:
@@ -94,7 +95,7 @@ def resolve(base: str | None, tree: Path | None, cache: Path, runner: Runner) ->
             raise MipError(f"--tree {origin} overlaps the cache {cache}; copying it into "
                            "itself is not safe: set MIP6KIT_CACHE elsewhere")
         return KernelTree(origin, origin.name, kernel_version(origin))
-    base = base or "6.12"
+    base = base or DEFAULT_BASE
     origin = debian_source(base, cache, runner)
     version = kernel_version(origin) if origin.exists() else base
     return KernelTree(origin, base, version)

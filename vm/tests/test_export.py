@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mip6kit.cli import main
-from mip6kit.vm import export, tree
+from mip6kit.vm import export, scratch, tree
 from mip6kit.vm.cache import cache_root
 from mip6kit.vm.pipeline import project_root
 from mip6kit.vm.proc import Runner
@@ -24,8 +24,9 @@ def scratch_copy(base: str, dest: Path) -> Path:
     """The pristine files the series patches, copied out of the Debian
     source tree (extracted into the cache on first use)."""
     origin = tree.debian_source(base, cache_root(), Runner(False))
-    for patch in tree.read_series(project_root() / "patches" / base):
-        for rel in export.touched(patch.read_text()):
+    series = tree.read_series(project_root() / "patches" / base)
+    for rel in scratch.touched_paths(series):
+        if (origin / rel).is_file():  # not a file the series creates
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin / rel, dest / rel)
     return dest
