@@ -2,6 +2,7 @@
 """The mip6kit command line."""
 
 import argparse
+import errno
 import logging
 import signal
 import sys
@@ -15,6 +16,9 @@ from mip6kit.vm.proc import Runner
 
 log = logging.getLogger("mip6kit")
 
+# OSErrors that say the host is at fault, not what the user asked for
+HOST_FAULTS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.ENOMEM, errno.EROFS}
+
 EPILOG = """\
 exit codes:
   0  pass
@@ -24,6 +28,7 @@ exit codes:
   4  skip: nothing could be verified
   5  boot failure or timeout (virtme-ng's 255: the guest died)
   6  kernel crash: BUG/WARNING/Oops/panic on the guest console
+  7  host failure: disk full, I/O error, out of memory, read-only file system
   130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the guests are killed first
 boot passes the guest command's own exit code through when the guest is sound.
 
@@ -170,7 +175,14 @@ def _terminate(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:  # a caller that imports main() gets its own handler back
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
@@ -189,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, UnicodeError) as e:
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         log.error("%s%s", e.strerror if isinstance(e, OSError) and e.strerror else e, where)
+        if isinstance(e, OSError) and e.errno in HOST_FAULTS:
+            return int(Exit.HOST_FAILURE)
         return int(Exit.USAGE)
     except Terminated:
         log.error("terminated (SIGTERM); guests killed")

@@ -4,6 +4,7 @@
 import contextlib
 import ctypes
 import os
+import secrets
 import shlex
 import socket
 import subprocess
@@ -174,4 +175,6 @@ def namespaces(*prefixes: str):
 
 
 def unique_name(prefix: str) -> str:
-    return f"{prefix}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
+    """A netns name no other process picks: /run/netns is shared by every
+    run on the host, and pids repeat across pid namespaces."""
+    return f"{prefix}-{os.getpid()}-{secrets.token_hex(4)}"

@@ -14,6 +14,7 @@ class Exit(IntEnum):
     SKIP = 4  # kselftest's value: nothing could be verified
     BOOT_FAILURE = 5  # guest did not come up, died, or hit the timeout
     KERNEL_CRASH = 6  # BUG/WARNING/Oops/panic on the guest console
+    HOST_FAILURE = 7  # disk full, I/O error, out of memory: the host, not the input
 
 
 class Terminated(KeyboardInterrupt):

@@ -6,6 +6,7 @@ debian, patch -p1 in PatchNNNN order for rpm)."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -86,3 +87,23 @@ def test_malformed_patch_is_a_clear_error(tmp_path):
     (series / "0001-x.patch").write_text("not a patch\n")
     with pytest.raises(export.MipError, match="not a git format-patch file"):
         export.export("quilt", series, tmp_path / "out")
+
+
+def test_full_disk_is_a_host_failure(tmp_path, cli):
+    """ENOSPC is the host's fault, not a usage error: exit 7, with the reason."""
+    full = tmp_path / "full"
+    full.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tiny", str(full)], check=True)
+    try:
+        res = cli("-q", "export", "--format", "quilt", "-o", str(full / "out"))
+        assert res.returncode == 7, res.stderr
+        assert "No space left on device" in res.stderr and "Traceback" not in res.stderr
+    finally:
+        subprocess.run(["umount", str(full)], check=True)
+
+
+def test_main_gives_sigterm_back(tmp_path):
+    """main() used as a library leaves the caller's SIGTERM handler in place."""
+    before = signal.getsignal(signal.SIGTERM)
+    main(["-q", "export", "--format", "quilt", "-o", str(tmp_path / "out")])
+    assert signal.getsignal(signal.SIGTERM) is before
