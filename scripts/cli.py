@@ -29,7 +29,8 @@ exit codes:
   5  boot failure or timeout (virtme-ng's 255: the guest died)
   6  kernel crash: BUG/WARNING/Oops/panic on the guest console
   7  host failure: disk full, I/O error, out of memory, read-only file system
-  130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the guests are killed first
+  129 hangup (SIGHUP), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM):
+      the guests are killed first
 boot passes the guest command's own exit code through when the guest is sound.
 
 environment:
@@ -170,16 +171,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+FATAL_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 def _terminate(signum, frame) -> None:
-    raise Terminated()
+    raise Terminated(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = {s: signal.signal(s, _terminate) for s in FATAL_SIGNALS}
     try:
         return _main(argv)
-    finally:  # a caller that imports main() gets its own handler back
-        signal.signal(signal.SIGTERM, previous)
+    finally:  # a caller that imports main() gets its own handlers back
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -204,9 +209,9 @@ def _main(argv: list[str] | None) -> int:
         if isinstance(e, OSError) and e.errno in HOST_FAULTS:
             return int(Exit.HOST_FAILURE)
         return int(Exit.USAGE)
-    except Terminated:
-        log.error("terminated (SIGTERM); guests killed")
-        return 128 + signal.SIGTERM
+    except Terminated as e:
+        log.error("terminated (%s); guests killed", signal.Signals(e.signum).name)
+        return 128 + e.signum
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130

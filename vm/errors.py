@@ -18,8 +18,13 @@ class Exit(IntEnum):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (timeout(1), a CI cancel): it unwinds like Ctrl-C, so every
-    guest this process started is killed on the way out."""
+    """SIGTERM (timeout(1), a CI cancel) or SIGHUP (a closed terminal): it
+    unwinds like Ctrl-C, so every guest this process started is killed on
+    the way out; the exit code is 128 + the signal number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class MipError(Exception):

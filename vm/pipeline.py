@@ -75,11 +75,9 @@ def new_job(args, cache: Path, runner: Runner) -> Job:
     if not getattr(args, "no_series", False):
         series_dir = args.series or project_root() / "patches" / kt.series_name
         if args.series is None and not (series_dir / "series").is_file():
-            log.warning("no series for %s in %s: testing the baseline only", kt.version,
-                        series_dir)
-            series_dir = None
-        else:
-            patches = tree.read_series(series_dir)
+            raise MipError(f"no series for Linux {kt.version} in {series_dir}: pass "
+                           "--series DIR, or --no-series to test the baseline alone")
+        patches = tree.read_series(series_dir)
     rundir = _rundir(args.run_dir, cache, kt, runner)
     if not runner.dry_run:
         _add_file_log(rundir / "run.log")
@@ -138,8 +136,9 @@ def build_variant(job: Job, variant: str) -> Path:
     _drop_legacy_layout(job)
     # The first patched copy hard-links the baseline copy's files.
     link_dest = job.src("baseline") if variant != "baseline" else None
-    synced = scratch.sync(job.tree.origin, src, project_root() / "kernel-src-overlay", patches,
-                          job.runner, link_dest=link_dest)
+    with _reading(job):
+        synced = scratch.sync(job.tree.origin, src, project_root() / "kernel-src-overlay",
+                              patches, job.runner, link_dest=link_dest)
     fragment = src / FRAGMENT
     cfg = short_hash(fragment.read_bytes()) if fragment.exists() else "dryrun"
     builddir = scratch.build_dir(src, cfg)
@@ -148,6 +147,14 @@ def build_variant(job: Job, variant: str) -> Path:
     if not job.runner.dry_run:
         shutil.copy(builddir / ".config", outdir / "config")
     return image
+
+
+def _reading(job: Job):
+    """The tree's own lock while we copy from it: a concurrent run that finds
+    a newer Debian tarball waits before it replaces the extracted tree."""
+    if job.tree.lock is None or job.runner.dry_run:
+        return contextlib.nullcontext()
+    return Lock(job.tree.lock, wait=True)
 
 
 def _drop_legacy_layout(job: Job) -> None:

@@ -25,6 +25,9 @@ class KernelTree:
     origin: Path  # never modified
     label: str  # "6.12" for a Debian base, else the directory name
     version: str  # from the Makefile, e.g. 6.12.117
+    # Held while the tree is replaced (a newer Debian tarball) and while a run
+    # copies from it, so neither sees the other's half-done work.
+    lock: Path | None = None
 
     @property
     def series_name(self) -> str:
@@ -63,11 +66,15 @@ def debian_source(base: str, cache: Path, runner: Runner) -> Path:
     if runner.dry_run:
         runner.run(["tar", "-C", str(dest.parent), "-xf", str(tarball)])
         return dest
-    with Lock(cache / "sources" / f"{pkg}.lock", wait=True):
+    with Lock(source_lock(cache, pkg), wait=True):
         if stamp.is_file() and stamp.read_text() == stamp_text:
             return dest  # another run extracted it while we waited
         _extract(tarball, pkg, dest, stamp_text, runner)
     return dest
+
+
+def source_lock(cache: Path, pkg: str) -> Path:
+    return cache / "sources" / f"{pkg}.lock"
 
 
 def _extract(tarball: Path, pkg: str, dest: Path, stamp_text: str, runner: Runner) -> None:
@@ -98,7 +105,7 @@ def resolve(base: str | None, tree: Path | None, cache: Path, runner: Runner) ->
     base = base or DEFAULT_BASE
     origin = debian_source(base, cache, runner)
     version = kernel_version(origin) if origin.exists() else base
-    return KernelTree(origin, base, version)
+    return KernelTree(origin, base, version, source_lock(cache, DEBIAN_BASES[base]))
 
 
 def read_series(series_dir: Path) -> list[Path]:

@@ -48,10 +48,24 @@ def test_run_dir_that_is_a_file(cli, fake_linux, tmp_path):
     assert res.returncode == 2 and "not a directory" in res.stderr
 
 
+def test_tree_without_series_is_refused(cli, fake_linux, tmp_path):
+    """A --tree whose version has no series in patches/ would test the
+    baseline alone and could pass: refused unless asked for."""
+    linux = fake_linux(tmp_path / "linux")
+    mk = linux / "Makefile"
+    mk.write_text(mk.read_text().replace("PATCHLEVEL = 12", "PATCHLEVEL = 15"))
+    env = {"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    res = cli("--dry-run", "build", "--tree", str(linux), env=env)
+    assert res.returncode == 2, res.stderr
+    assert "no series for Linux 6.15.117" in res.stderr and "--no-series" in res.stderr
+    assert cli("--dry-run", "build", "--tree", str(linux), "--no-series",
+               env=env).returncode == 0
+
+
 def test_help_documents_exit_codes(cli):
     out = cli("run", "--help").stdout
     for code in ("0  pass", "1  test failure", "3  build failure", "5  boot failure",
-                 "6  kernel crash"):
+                 "6  kernel crash", "7  host failure", "129 hangup"):
         assert code in out
 
 

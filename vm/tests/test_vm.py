@@ -58,9 +58,11 @@ def test_independent_ha_with_mh_type_policy(cli, tmp_path, variant, expected):
     assert "PASS: BRR (type 0) refused" in res.stdout
 
 
-def test_sigterm_kills_the_guest(tmp_path):
-    """timeout(1) and CI cancels send SIGTERM: mip6kit exits 143 and leaves
-    no qemu behind (virtme-ng runs in its own session)."""
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGHUP"])
+def test_signal_kills_the_guest(tmp_path, signum):
+    """timeout(1) and CI cancels send SIGTERM, a closed terminal SIGHUP:
+    mip6kit exits 128 + the signal and leaves no qemu behind (virtme-ng runs
+    in its own session)."""
     import base64
     import os
     import signal
@@ -68,7 +70,7 @@ def test_sigterm_kills_the_guest(tmp_path):
     import sys
     import time
 
-    marker = f"{os.getpid()}.25"  # a sleep argument only this guest has
+    marker = f"{os.getpid()}.{int(signal.Signals[signum])}5"  # only this guest sleeps so
     proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "boot", "--run-dir",
                              str(tmp_path), "--", "sleep", marker], cwd=project_root(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -84,9 +86,21 @@ def test_sigterm_kills_the_guest(tmp_path):
     while not qemu_alive():
         assert proc.poll() is None and time.monotonic() < deadline, "the guest never started"
         time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    sig = signal.Signals[signum]
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, err
-    assert "terminated" in err and "Traceback" not in err, err
+    assert proc.returncode == 128 + sig, err
+    assert f"terminated ({signum})" in err and "Traceback" not in err, err
     time.sleep(1)
-    assert not qemu_alive(), "qemu outlived mip6kit after SIGTERM"
+    assert not qemu_alive(), f"qemu outlived mip6kit after {signum}"
+
+
+@pytest.mark.parametrize("base", ["6.12", "6.1"])
+def test_built_kernel_passes_config_check(cli, tmp_path, base):
+    """The lean kernel mip6kit builds is one `config check` calls fit for MIP6
+    (the fragment and the list of needs agree)."""
+    res = cli("-q", "build", "--base", base, "--run-dir", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    [config] = tmp_path.glob("*/config")
+    res = cli("config", "check", str(config))
+    assert res.returncode == 0, res.stdout + res.stderr
