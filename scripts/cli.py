@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from mip6kit import __version__
-from mip6kit.vm import configcheck, export, pipeline, tree
+from mip6kit.vm import configcheck, export, gc, pipeline, tree
 from mip6kit.vm.cache import cache_root
 from mip6kit.vm.errors import Exit, MipError, Terminated
 from mip6kit.vm.proc import Runner
@@ -110,6 +110,13 @@ def cmd_config_check(args, runner: Runner) -> int:
     return Exit.PASS if configcheck.passed(report) else Exit.TEST_FAILURE
 
 
+def cmd_gc(args, runner: Runner) -> int:
+    removed, freed = gc.collect(cache_root(), args.keep, runner.dry_run)
+    verb = "would free" if runner.dry_run else "freed"
+    print(f"{len(removed)} directories, {verb} {gc.human(freed)}")
+    return Exit.PASS
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mip6kit", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -168,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "(exit 1 if a required one is missing, wrong or =m)")
     cc.add_argument("file", type=Path, help="a .config, e.g. /boot/config-$(uname -r)")
     cc.set_defaults(func=cmd_config_check)
+
+    g = sub.add_parser("gc", help="remove old run directories and unused build directories "
+                       "from the cache (with --dry-run: list them)")
+    g.add_argument("--keep", type=int, default=5, metavar="N",
+                   help="keep the N newest runs and, per scratch tree, the N most "
+                   "recently used build directories (default 5)")
+    g.set_defaults(func=cmd_gc)
     return p
 
 

@@ -162,6 +162,7 @@ def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runn
     key = f"generation {synced.generation} toolchain {_toolchain(make_vars)}\n"
     if image.is_file() and built.is_file() and built.read_text() == key:
         log.info("build: nothing changed since %s was built", builddir.name)
+        os.utime(built)  # its mtime says when the build dir was last used (mip6kit gc)
         return image
     log.info("building %s (full log: %s)", builddir, logfile)
     built.unlink(missing_ok=True)

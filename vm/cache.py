@@ -3,9 +3,10 @@
 
 Layout under $MIP6KIT_CACHE (default ~/.cache/mip6kit):
   sources/linux-source-6.12/     Debian's tarball, extracted once
-  work/<tree-key>/src/           scratch copy that the series is applied to
-  work/<tree-key>/build-<variant>-<config-hash>/   out-of-tree build (O=)
-  work/<tree-key>/lock           held while a run uses that scratch copy
+  sources/linux-source-6.12.lock held while it is copied from or replaced
+  work/<tree-key>/src-<variant>/ scratch copy per variant (baseline, patched)
+  work/<tree-key>/src-<variant>/.mip6kit-build-<config-hash>/  build dir (O=)
+  work/<tree-key>/lock           held while a run uses those scratch copies
   ccache/                        CCACHE_DIR
   runs/<stamp>-<tree>/           one directory per run (logs and results)
 """
