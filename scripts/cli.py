@@ -69,7 +69,8 @@ def _guest_options(p: argparse.ArgumentParser, timeout: int) -> None:
 def cmd_run(args, runner: Runner) -> int:
     job = pipeline.new_job(args, cache_root(), runner)
     pytest_args = ["-k", args.k] if args.k else []
-    return pipeline.run(job, args.kvm, args.timeout, pytest_args, args.baseline_only)
+    return pipeline.run(job, args.kvm, args.timeout, pytest_args, args.baseline_only,
+                        args.test_timeout)
 
 
 def cmd_build(args, runner: Runner) -> int:
@@ -138,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--baseline-only", action="store_true",
                    help="build and verify the unpatched kernel only")
     r.add_argument("-k", metavar="EXPR", help="pytest -k expression to select tests")
+    r.add_argument("--test-timeout", type=float, default=120, metavar="S",
+                   help="fail a test phase (setup, call, teardown) that runs longer than S "
+                   "seconds and go on with the next test (default 120)")
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser("build", help="build a kernel and print the bzImage path",
@@ -212,6 +216,8 @@ def _main(argv: list[str] | None) -> int:
         parser.error("--jobs must be at least 1")
     if getattr(args, "timeout", None) is not None and args.timeout < 1:
         parser.error("--timeout must be at least 1 second")
+    if getattr(args, "test_timeout", None) is not None and not 0 < args.test_timeout < 1e6:
+        parser.error("--test-timeout must be between 0 and 1000000 seconds")
     try:
         return int(args.func(args, Runner(args.dry_run)))
     except MipError as e:

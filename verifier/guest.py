@@ -1,14 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Entry point inside the guest: run the suites, hand back results and dmesg.
 
-  python -m mip6kit.verifier.guest [pytest args...]
+  python -m mip6kit.verifier.guest [--test-timeout=S] [pytest args...]
 
-KTAP goes to stdout, then junit.xml, results.json (outcome and patch ties
-per test, read by the host to build the matrix) and dmesg.txt as handoff
-lines (verifier/handoff.py).  Exits with pytest's exit code.
+KTAP goes to stdout.  results.json (outcome and patch ties per test, read
+by the host to build the matrix) is handed off (verifier/handoff.py) after
+collection, with every test "unfinished", and again as each test ends, so a
+guest that dies or times out still leaves a partial matrix that names the
+tests it did not finish.  junit.xml and dmesg.txt follow at the end.
+
+Each phase of a test (setup, call, teardown) has a timeout, the first
+argument --test-timeout=S (DEFAULT_TEST_TIMEOUT if absent): a hung test
+fails alone and the run goes on.  (pytest-timeout cannot be used: it writes
+its stack dump through pytest's terminal reporter, which KTAP replaces.)
+Exits with pytest's exit code.
 """
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,10 +28,19 @@ import pytest
 from mip6kit.verifier import handoff
 from mip6kit.verifier.ktap import outcome
 
+DEFAULT_TEST_TIMEOUT = 120  # seconds; the slowest test takes about 15 s under TCG
+
+
+def _hand_off(name: str, data: bytes) -> None:
+    sys.stdout.flush()  # after the KTAP lines written so far
+    sys.stdout.buffer.write(handoff.encode(name, data))
+    sys.stdout.buffer.flush()
+
 
 class ResultsRecorder:
-    """Outcome per test (passed, failed, error, skipped, xfailed, xpassed)
-    and the patches it guards; a failing setup or teardown is an error."""
+    """Outcome per test (passed, failed, error, skipped, xfailed, xpassed,
+    or unfinished) and the patches it guards; a failing setup or teardown
+    is an error.  Streams results.json as it changes."""
 
     NAMES = {"pass": "passed", "fail": "failed", "error": "error", "skip": "skipped",
              "xfail": "xfailed", "xpass": "xpassed"}
@@ -34,7 +52,8 @@ class ResultsRecorder:
     def pytest_collection_finish(self, session):
         for item in session.items:
             patches = [m.args[0] for m in item.iter_markers("patch")]
-            self.results[item.nodeid] = {"outcome": "error", "patches": patches}
+            self.results[item.nodeid] = {"outcome": "unfinished", "patches": patches}
+        self.hand_off()
 
     def pytest_runtest_logreport(self, report):
         self.reports.setdefault(report.nodeid, []).append(report)
@@ -42,29 +61,75 @@ class ResultsRecorder:
     def pytest_runtest_logfinish(self, nodeid, location):
         kind, _ = outcome(self.reports.pop(nodeid, []))
         self.results.setdefault(nodeid, {"patches": []})["outcome"] = self.NAMES[kind]
+        self.hand_off()
+
+    def hand_off(self) -> None:
+        _hand_off("results.json", self.encoded())
+
+    def encoded(self) -> bytes:
+        return (json.dumps(self.results, indent=1) + "\n").encode()
+
+
+class PhaseTimeout:
+    """SIGALRM around each test phase; the handler fails the phase, which
+    pytest records like any failure (CallInfo catches it)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def _expired(self, signum, frame):
+        pytest.fail(f"timeout: the test phase ran for more than {self.seconds:g} s",
+                    pytrace=True)
+
+    def _bounded(self):
+        old = signal.signal(signal.SIGALRM, self._expired)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item):
+        yield from self._bounded()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        yield from self._bounded()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item, nextitem):
+        yield from self._bounded()
+
+
+def split_timeout(argv: list[str]) -> tuple[float, list[str]]:
+    """(seconds, the rest) from [--test-timeout=S] + pytest args."""
+    if argv[:1] and argv[0].startswith("--test-timeout="):
+        return float(argv[0].partition("=")[2]), argv[1:]
+    return DEFAULT_TEST_TIMEOUT, argv
 
 
 def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="mip6kit-") as tmp:
         rc, files = run(Path(tmp), argv)
-    sys.stdout.flush()
     for name, data in files.items():
-        sys.stdout.buffer.write(handoff.encode(name, data))
-    sys.stdout.buffer.flush()
+        _hand_off(name, data)
     return rc
 
 
 def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     recorder = ResultsRecorder()
+    seconds, argv = split_timeout(argv)
     here = Path(__file__).resolve().parent
     args = [str(here), "-p", "mip6kit.verifier.ktap", "-p", "no:terminal",
             "-p", "no:cacheprovider", f"--junitxml={out / 'junit.xml'}",
             f"--rootdir={here}", "-c", "/dev/null", *argv]
-    rc = int(pytest.main(args, plugins=[recorder]))
+    rc = int(pytest.main(args, plugins=[recorder, PhaseTimeout(seconds)]))
     junit = out / "junit.xml"
     files = {
         "junit.xml": junit.read_bytes() if junit.exists() else b"",
-        "results.json": (json.dumps(recorder.results, indent=1) + "\n").encode(),
+        "results.json": recorder.encoded(),
         "dmesg.txt": subprocess.run(["dmesg"], capture_output=True).stdout,
     }
     return rc, files

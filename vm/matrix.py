@@ -20,7 +20,7 @@ from .errors import Exit, MipError
 class Row:
     test: str
     patches: tuple[str, ...]  # the patches of this series it guards
-    outcomes: dict  # variant -> passed/failed/skipped/error/missing
+    outcomes: dict  # variant -> passed/failed/skipped/error/unfinished/missing
     ok: bool
     why: str
     markers: tuple[str, ...] = ()  # every patch its markers name, on any base
@@ -58,6 +58,8 @@ def judge(results: dict[str, dict[str, dict]], series: list[str],
         unknown = [p for p in markers if p not in series and p not in elsewhere]
         if unknown:
             ok, why = False, f"marker names no patch of any series: {', '.join(unknown)}"
+        elif "unfinished" in outcomes.values():
+            ok, why = False, "did not finish: the guest died or timed out during the run"
         elif guards and "patched" in results:
             ok = outcomes.get("baseline") == "failed" and outcomes.get("patched") == "passed"
             why = "" if ok else "must fail on baseline and pass with the series"
@@ -72,19 +74,25 @@ def judge(results: dict[str, dict[str, dict]], series: list[str],
     return rows
 
 
+def unfinished(rows: list[Row]) -> list[str]:
+    return [r.test for r in rows if "unfinished" in r.outcomes.values()]
+
+
 def render(rows: list[Row]) -> str:
     if not rows:
         return "no tests ran\n"
     variants = list(rows[0].outcomes)
     width = max(len(r.test) for r in rows)
-    head = f"{'test':<{width}}  " + "  ".join(f"{v:<8}" for v in variants) + "  verdict"
+    cell = max(8, *(len(o) for r in rows for o in r.outcomes.values()))
+    head = f"{'test':<{width}}  " + "  ".join(f"{v:<{cell}}" for v in variants) + "  verdict"
     lines = [head, "-" * len(head)]
     for r in rows:
-        cells = "  ".join(f"{r.outcomes[v]:<8}" for v in variants)
+        cells = "  ".join(f"{r.outcomes[v]:<{cell}}" for v in variants)
         tie = f" (guards {', '.join(r.patches)})" if r.patches else (
             " (guards a patch of another base only)" if r.markers else "")
         verdict = "ok" if r.ok else f"UNEXPECTED: {r.why}"
         lines.append(f"{r.test:<{width}}  {cells}  {verdict}{tie}")
     bad = sum(not r.ok for r in rows)
-    lines.append(f"{len(rows) - bad} passed, {bad} failed")
+    lines.append(f"{len(rows) - bad} passed, {bad} failed"
+                 + (f", {len(unfinished(rows))} unfinished" if unfinished(rows) else ""))
     return "\n".join(lines) + "\n"

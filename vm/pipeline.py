@@ -167,8 +167,9 @@ def _drop_legacy_layout(job: Job) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def verifier_command(pytest_args: list[str]) -> list[str]:
-    return [sys.executable, "-m", "mip6kit.verifier.guest", *pytest_args]
+def verifier_command(pytest_args: list[str], test_timeout: float) -> list[str]:
+    return [sys.executable, "-m", "mip6kit.verifier.guest", f"--test-timeout={test_timeout:g}",
+            *pytest_args]
 
 
 def check_selection(pytest_args: list[str]) -> None:
@@ -198,7 +199,7 @@ def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
 
 
 def verify(job: Job, images: dict[str, Path], kvm: bool, timeout: float,
-           pytest_args: list[str]) -> dict[str, boot.BootResult]:
+           pytest_args: list[str], test_timeout: float) -> dict[str, boot.BootResult]:
     """Run the verifier in a guest per kernel, at the same time when there
     are cores for it (a TCG guest keeps one core busy); each guest's KTAP
     is echoed live, prefixed with its variant when they run together."""
@@ -209,7 +210,7 @@ def verify(job: Job, images: dict[str, Path], kvm: bool, timeout: float,
         outdir = job.rundir / variant
         log.info("verifying the %s kernel (KTAP follows)", variant)
         # junit.xml, results.json and dmesg.txt come back on stdout (files=True).
-        return boot.boot(images[variant], verifier_command(pytest_args), outdir,
+        return boot.boot(images[variant], verifier_command(pytest_args, test_timeout), outdir,
                          files=True, kvm=kvm, timeout=timeout,
                          dry_run=job.runner.dry_run,
                          echo_prefix=f"[{variant}] " if together else "")
@@ -230,14 +231,50 @@ def verify(job: Job, images: dict[str, Path], kvm: bool, timeout: float,
     return done
 
 
+def _write_matrix(job: Job, results: dict[str, dict]) -> list[matrix.Row]:
+    rows = matrix.judge(results, job.patch_names(), other_series_patches(job.patch_names()))
+    table = matrix.render(rows)
+    (job.rundir / "matrix.txt").write_text(table)
+    sys.stdout.write(table)
+    sys.stdout.flush()
+    log.info("results in %s", job.rundir)
+    return rows
+
+
+def _partial_matrix(job: Job, variants: list[str]) -> None:
+    """A guest died or timed out: the matrix of what the guests handed back
+    before that (results.json streams), naming the unfinished tests."""
+    results = {}
+    for variant in variants:
+        path = job.rundir / variant / "results.json"
+        if path.is_file():
+            with contextlib.suppress(MipError):
+                results[variant] = matrix.load(path)
+    if not results:
+        return
+    known = next(iter(results.values()))
+    for variant in variants:  # a guest that died before collecting finished nothing
+        results.setdefault(variant, {t: {**r, "outcome": "unfinished"} for t, r in known.items()})
+    rows = _write_matrix(job, {v: results[v] for v in variants})
+    left = matrix.unfinished(rows)
+    log.error("partial matrix in %s: %d of %d tests did not finish%s", job.rundir / "matrix.txt",
+              len(left), len(rows), (": " + ", ".join(left[:5]) + (" ..." if len(left) > 5
+                                                                   else "")) if left else "")
+
+
 def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
-        baseline_only: bool) -> Exit:
+        baseline_only: bool, test_timeout: float) -> Exit:
     variants = job.variants(baseline_only)
     check_selection(pytest_args)
     with locked(job):
         images = {v: build_variant(job, v) for v in variants}
         use_kvm = decide_kvm(job, images[variants[0]], kvm)
-        verified = verify(job, images, use_kvm, timeout, pytest_args)
+        try:
+            verified = verify(job, images, use_kvm, timeout, pytest_args, test_timeout)
+        except MipError as e:
+            if e.code in (Exit.BOOT_FAILURE, Exit.KERNEL_CRASH):
+                _partial_matrix(job, variants)
+            raise
     if job.runner.dry_run:
         return Exit.PASS
     results = {}
@@ -247,12 +284,7 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
                            f"internal or collection error); see {res.stdout}",
                            Exit.TEST_FAILURE)
         results[variant] = matrix.load(job.rundir / variant / "results.json")
-    rows = matrix.judge(results, job.patch_names(), other_series_patches(job.patch_names()))
-    table = matrix.render(rows)
-    (job.rundir / "matrix.txt").write_text(table)
-    sys.stdout.write(table)
-    sys.stdout.flush()
-    log.info("results in %s", job.rundir)
+    rows = _write_matrix(job, results)
     if not all(r.ok for r in rows):
         return Exit.TEST_FAILURE
     if all(o == "skipped" for r in rows for o in r.outcomes.values()):

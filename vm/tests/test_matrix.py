@@ -60,3 +60,13 @@ def test_missing_test_in_one_variant():
 def test_render_has_closing_line():
     rows = matrix.judge({"baseline": {"t": _r("passed")}}, [])
     assert matrix.render(rows).splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_unfinished_test_is_never_ok_and_is_counted():
+    rows = matrix.judge({"baseline": {"t": _r("failed", [P]), "u": _r("unfinished")},
+                         "patched": {"t": _r("passed", [P]), "u": _r("passed")}}, [P])
+    assert [r.ok for r in rows] == [True, False] and "did not finish" in rows[1].why
+    assert matrix.unfinished(rows) == ["u"]
+    table = matrix.render(rows)
+    assert table.splitlines()[-1] == "1 passed, 1 failed, 1 unfinished"
+    assert "unfinished  passed" in table, "cells are as wide as 'unfinished'"

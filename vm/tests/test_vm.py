@@ -104,3 +104,39 @@ def test_built_kernel_passes_config_check(cli, tmp_path, base):
     [config] = tmp_path.glob("*/config")
     res = cli("config", "check", str(config))
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_guest_death_leaves_a_partial_matrix(tmp_path):
+    """qemu killed mid-run (a guest that dies): exit 5, and matrix.txt holds
+    the tests that finished and marks the rest unfinished."""
+    import base64
+    import os
+    import shlex
+    import subprocess
+    import sys
+    import time
+
+    from mip6kit.vm.pipeline import verifier_command
+
+    timeout = f"{100 + os.getpid() % 1000 / 1000:g}"  # marks this run's qemu
+    proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "run", "--baseline-only",
+                             "--run-dir", str(tmp_path), "--test-timeout", timeout,
+                             "-k", "test_hao_checksum"], cwd=project_root(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    encoded = base64.b64encode(shlex.join(verifier_command(["-k", "test_hao_checksum"],
+                                                           float(timeout))).encode()).decode()
+    ktap = tmp_path / "baseline/guest-stdout.log"
+    deadline = time.monotonic() + 900
+    while not (ktap.is_file() and "\nok 2 " in ktap.read_text()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    assert subprocess.run(["pkill", "-KILL", "-f", f"qemu-system.*{encoded}"]).returncode == 0
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == Exit.BOOT_FAILURE, err
+    table = (tmp_path / "matrix.txt").read_text()
+    assert table == out, "the partial matrix is printed too"
+    rows = [ln for ln in table.splitlines() if ln.startswith("test_hao_checksum.py::")]
+    finished = [r for r in rows if " unfinished " not in r]
+    assert len(finished) >= 2 and all(" ok" in r for r in finished), table
+    assert len(finished) < len(rows), table
+    assert "did not finish" in err and "unfinished" in table.splitlines()[-1]
