@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from mip6kit import __version__
-from mip6kit.vm import configcheck, export, gc, pipeline, tree
+from mip6kit.vm import configcheck, export, gc, pipeline, profile, selftests, tree
 from mip6kit.vm.cache import cache_root
 from mip6kit.vm.errors import Exit, MipError, Terminated
 from mip6kit.vm.proc import Runner
@@ -50,6 +50,10 @@ def _tree_options(p: argparse.ArgumentParser) -> None:
     s.add_argument("--series", type=Path, metavar="DIR",
                    help="series directory (default: patches/<major.minor of the tree>)")
     s.add_argument("--no-series", action="store_true", help="build the unpatched tree only")
+    g.add_argument("--profile", choices=profile.names(), default=profile.LEAN,
+                   help="config: lean (the default; selftests for the selftests command), or lean "
+                   "plus vm/profiles/<name>.config; "
+                   "each profile has its own build dir")
     g.add_argument("-j", "--jobs", type=int, metavar="N", help="make -j (default: all cores)")
     g.add_argument("--run-dir", type=Path, metavar="DIR",
                    help="where logs and results go (default: $MIP6KIT_CACHE/runs/<stamp>)")
@@ -71,6 +75,13 @@ def cmd_run(args, runner: Runner) -> int:
     pytest_args = ["-k", args.k] if args.k else []
     return pipeline.run(job, args.kvm, args.timeout, pytest_args, args.baseline_only,
                         args.test_timeout)
+
+
+def cmd_selftests(args, runner: Runner) -> int:
+    specs = list(selftests.SMOKE_SCRIPTS if args.smoke else
+                 args.scripts or selftests.DEFAULT_SCRIPTS)
+    job = pipeline.new_job(args, cache_root(), runner)
+    return selftests.run(job, args.kvm, args.timeout, args.script_timeout, specs)
 
 
 def cmd_build(args, runner: Runner) -> int:
@@ -143,6 +154,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fail a test phase (setup, call, teardown) that runs longer than S "
                    "seconds and go on with the next test (default 120)")
     r.set_defaults(func=cmd_run)
+
+    st = sub.add_parser("selftests", help="upstream net selftests on the baseline and the "
+                        "patched kernel (selftests profile); fails when a result differs",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _tree_options(st)
+    st.set_defaults(profile="selftests")
+    _guest_options(st, 5400)
+    which = st.add_mutually_exclusive_group()
+    which.add_argument("--script", dest="scripts", action="append", metavar="NAME[:ARGS]",
+                       help="a script of tools/testing/selftests/net, with its arguments "
+                       "after a colon (repeatable; default: "
+                       f"{', '.join(selftests.DEFAULT_SCRIPTS)})")
+    which.add_argument("--smoke", action="store_true",
+                       help=f"only {', '.join(selftests.SMOKE_SCRIPTS)} (what CI runs)")
+    st.add_argument("--script-timeout", type=float, default=1800, metavar="S",
+                    help="kill a script after S seconds (default 1800)")
+    st.set_defaults(func=cmd_selftests)
 
     b = sub.add_parser("build", help="build a kernel and print the bzImage path",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -16,14 +16,13 @@ from pathlib import Path
 
 from mip6kit import project_root
 
-from . import boot, build, matrix, scratch, tree
+from . import boot, build, matrix, profile, scratch, tree
 from .cache import Lock, short_hash, tree_key
 from .errors import Exit, MipError
 from .proc import Runner
 
 log = logging.getLogger(__name__)
 
-FRAGMENT = Path("tools/testing/selftests/net/mip6/config")
 VARIANTS = ("baseline", "patched")
 
 
@@ -36,6 +35,7 @@ class Job:
     series_dir: Path | None
     jobs: int
     rundir: Path
+    profile: str = profile.LEAN
 
     @property
     def workdir(self) -> Path:
@@ -84,7 +84,7 @@ def new_job(args, cache: Path, runner: Runner) -> Job:
     log.info("tree %s (Linux %s), series %s, run directory %s", kt.origin, kt.version,
              series_dir or "none", rundir)
     return Job(cache, runner, kt, patches, series_dir, args.jobs or os.cpu_count() or 1,
-               rundir)
+               rundir, getattr(args, "profile", profile.LEAN))
 
 
 def _rundir(requested: Path | None, cache: Path, kt: tree.KernelTree, runner: Runner) -> Path:
@@ -139,8 +139,8 @@ def build_variant(job: Job, variant: str) -> Path:
     with _reading(job):
         synced = scratch.sync(job.tree.origin, src, project_root() / "kernel-src-overlay",
                               patches, job.runner, link_dest=link_dest)
-    fragment = src / FRAGMENT
-    cfg = short_hash(fragment.read_bytes()) if fragment.exists() else "dryrun"
+    fragment, text = profile.fragment(src, job.profile, write=not job.runner.dry_run)
+    cfg = short_hash(text) if text is not None else "dryrun"
     builddir = scratch.build_dir(src, cfg)
     image = build.build(src, builddir, fragment, outdir / "build.log", job.runner,
                         job.cache, job.jobs, synced)
@@ -199,18 +199,19 @@ def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
 
 
 def verify(job: Job, images: dict[str, Path], kvm: bool, timeout: float,
-           pytest_args: list[str], test_timeout: float) -> dict[str, boot.BootResult]:
-    """Run the verifier in a guest per kernel, at the same time when there
-    are cores for it (a TCG guest keeps one core busy); each guest's KTAP
-    is echoed live, prefixed with its variant when they run together."""
+           command: list[str]) -> dict[str, boot.BootResult]:
+    """Run command (the verifier, the selftests) in a guest per kernel, at
+    the same time when there are cores for it (a TCG guest keeps one core
+    busy); each guest's KTAP is echoed live, prefixed with its variant when
+    they run together."""
     together = len(images) > 1 and (os.cpu_count() or 1) >= len(images) \
         and not job.runner.dry_run
 
     def one(variant: str) -> boot.BootResult:
         outdir = job.rundir / variant
         log.info("verifying the %s kernel (KTAP follows)", variant)
-        # junit.xml, results.json and dmesg.txt come back on stdout (files=True).
-        return boot.boot(images[variant], verifier_command(pytest_args, test_timeout), outdir,
+        # result files come back on stdout as handoff lines (files=True)
+        return boot.boot(images[variant], command, outdir,
                          files=True, kvm=kvm, timeout=timeout,
                          dry_run=job.runner.dry_run,
                          echo_prefix=f"[{variant}] " if together else "")
@@ -270,7 +271,8 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
         images = {v: build_variant(job, v) for v in variants}
         use_kvm = decide_kvm(job, images[variants[0]], kvm)
         try:
-            verified = verify(job, images, use_kvm, timeout, pytest_args, test_timeout)
+            verified = verify(job, images, use_kvm, timeout,
+                              verifier_command(pytest_args, test_timeout))
         except MipError as e:
             if e.code in (Exit.BOOT_FAILURE, Exit.KERNEL_CRASH):
                 _partial_matrix(job, variants)

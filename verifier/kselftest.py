@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Entry point inside the guest for `mip6kit selftests`: run upstream net
+selftest scripts, one after the other, and hand back each one's results.
+
+  python -m mip6kit.verifier.kselftest DIR TIMEOUT SCRIPT[:ARGS]...
+
+DIR holds the scripts, lib.sh and the helper programs (nettest,
+cmsg_sender, udpgso); it is read-only in the guest, so the scripts run from
+a writable copy in /tmp.  Each script runs under timeout(1).  Its output
+goes to stdout as KTAP diagnostic lines, then "ok N" or "not ok N" for the
+script; selftests.json (verifier/handoff.py) is handed back after each
+script, so a guest that dies keeps what finished.
+
+Per-test results come from the scripts' own lines:
+  TEST: <name>  [ OK ] / [FAIL] / [SKIP] / [XFAIL]   (lib.sh log_test style)
+udpgso.sh prints each case's name before running it and stops at the first
+failure (errexit).  cmsg_ipv6.sh and cmsg_so_mark.sh name only the cases
+that fail ("  Case <name> returned X, expected Y"): each is a failed test,
+and the script as a whole is one more, judged by its exit code.  A script
+with none of these is one test, judged by its exit code (0 pass, 4 skip,
+else fail).
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mip6kit.verifier import handoff
+
+TEST_LINE = re.compile(r"^\s*TEST:\s*(?P<name>.*?)\s*\[\s*(?P<res>OK|FAIL|SKIP|XFAIL)\s*\]\s*$")
+CASE_FAILED = re.compile(r"^\s*Case (?P<name>.*) returned \S+, expected \S+\s*$")
+OUTCOME = {"OK": "passed", "FAIL": "failed", "SKIP": "skipped", "XFAIL": "xfailed"}
+KSFT_SKIP = 4
+TIMED_OUT = 124  # timeout(1)
+
+
+def parse(script: str, output: str, rc: int) -> dict[str, str]:
+    """Test name -> outcome for one script's output and exit code."""
+    tests: dict[str, str] = {}
+
+    def add(name: str, outcome: str) -> None:
+        key, n = name, 1
+        while key in tests:  # the same text twice in one script
+            n += 1
+            key = f"{name} [{n}]"
+        tests[key] = outcome
+
+    if script == "udpgso.sh":
+        cases = [ln.strip() for ln in output.splitlines()
+                 if re.fullmatch(r"ipv[46] [a-z_ -]+", ln.strip())]
+        for i, case in enumerate(cases):
+            last = i == len(cases) - 1
+            add(case, "failed" if last and rc != 0 else "passed")
+        if rc != 0 and not cases:
+            add(script, "failed")
+        return tests
+    listed_all = False  # TEST: lines list every test; Case lines only failures
+    for line in output.splitlines():
+        if (m := TEST_LINE.match(line)):
+            add(m["name"], OUTCOME[m["res"]])
+            listed_all = True
+        elif (c := CASE_FAILED.match(line)):
+            add(c["name"], "failed")
+    if not listed_all:
+        add(script, "passed" if rc == 0 else "skipped" if rc == KSFT_SKIP else "failed")
+    elif rc == TIMED_OUT:
+        add(f"{script} (timed out)", "failed")
+    return tests
+
+
+def run_script(workdir: Path, spec: str, timeout: float) -> dict:
+    script, _, args = spec.partition(":")
+    argv = ["timeout", "-k", "10", str(int(timeout)), "bash", f"./{script}", *shlex.split(args)]
+    env = dict(os.environ, PATH=f"{workdir}:{os.environ.get('PATH', '/usr/bin:/bin')}")
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                            errors="replace")
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        sys.stdout.write("# " + line)
+        sys.stdout.flush()
+    rc = proc.wait()
+    output = "".join(lines)
+    return {"args": args, "rc": rc, "seconds": round(time.monotonic() - start, 1),
+            "tests": parse(script, output, rc), "tail": lines[-25:]}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    source, timeout, specs = Path(argv[0]), float(argv[1]), argv[2:]
+    workdir = Path("/tmp/mip6kit-selftests")
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.copytree(source, workdir)
+    results: dict[str, dict] = {}
+    print("KTAP version 1")
+    print(f"1..{len(specs)}")
+    for n, spec in enumerate(specs, 1):
+        print(f"# running {spec}", flush=True)
+        res = run_script(workdir, spec, timeout)
+        results[spec] = res
+        bad = [t for t, o in res["tests"].items() if o == "failed"]
+        print(f"# {spec}: {len(res['tests'])} tests, {len(bad)} failed, exit {res['rc']}, "
+              f"{res['seconds']} s")
+        print(f"{'not ok' if bad else 'ok'} {n} {spec.replace(' ', '_')}", flush=True)
+        sys.stdout.buffer.write(handoff.encode("selftests.json",
+                                               json.dumps(results, indent=1).encode()))
+        sys.stdout.buffer.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""`mip6kit selftests`: upstream net selftests on the baseline and the
+patched kernel, side by side.
+
+Both kernels are built with the selftests profile (vm/profiles/).  The
+scripts, lib.sh and the helper programs they need (nettest, cmsg_sender,
+udpgso, compiled here from the tree's own sources) are staged in the run
+directory; the guests share the host's userspace, so host binaries run
+there.  verifier/kselftest.py runs them in each guest and hands back
+per-test results.  A test whose outcome differs between the kernels fails
+the run; one that fails on both is reported as pre-existing, with the
+script's last lines as its reason.
+"""
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import pipeline
+from .errors import Exit, MipError
+
+log = logging.getLogger(__name__)
+
+NET = Path("tools/testing/selftests/net")
+HELPERS = ("nettest", "cmsg_sender", "udpgso")
+SUPPORT = ("lib.sh", "in_netns.sh")
+# fcnal-test.sh has over 1,000 cases and takes hours under TCG: its IPv6
+# UDP and socket-bind groups are the ones that cross the series' code.
+DEFAULT_SCRIPTS = ("fib_tests.sh", "fib_rule_tests.sh", "cmsg_ipv6.sh", "cmsg_so_mark.sh",
+                   "udpgso.sh", "xfrm_policy.sh", "fcnal-test.sh:-t ipv6_udp")
+SMOKE_SCRIPTS = ("cmsg_ipv6.sh", "udpgso.sh")
+
+
+def stage(src: Path, dest: Path, specs: list[str]) -> Path:
+    """Copy the scripts and their support files from the tree, and compile
+    the helper programs into dest."""
+    net = src / NET
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in {s.partition(":")[0] for s in specs} | set(SUPPORT):
+        if not (net / name).is_file():
+            raise MipError(f"{net / name} not found: this tree has no such selftest")
+        shutil.copy2(net / name, dest / name)
+    for helper in HELPERS:
+        res = subprocess.run(["gcc", "-O2", "-I..", "-o", str(dest / helper), f"{helper}.c"],
+                             cwd=net, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise MipError(f"compiling {net / helper}.c failed:\n{res.stderr.strip()}",
+                           Exit.BUILD_FAILURE)
+    return dest
+
+
+@dataclass(frozen=True)
+class Row:
+    script: str
+    test: str
+    outcomes: dict  # variant -> outcome
+    reason: str = ""
+
+    @property
+    def differs(self) -> bool:
+        return len(set(self.outcomes.values())) > 1
+
+    @property
+    def pre_existing(self) -> bool:
+        return not self.differs and "failed" in self.outcomes.values()
+
+
+def compare(results: dict[str, dict], specs: list[str]) -> list[Row]:
+    """results: variant -> selftests.json.  A script missing from a variant
+    (the guest died first) is one 'unfinished' row."""
+    rows = []
+    for spec in specs:
+        per = {v: r.get(spec) for v, r in results.items()}
+        if any(p is None for p in per.values()):
+            rows.append(Row(spec, "(whole script)",
+                            {v: "unfinished" if p is None else "ran" for v, p in per.items()}))
+            continue
+        names = list(dict.fromkeys(t for p in per.values() for t in p["tests"]))
+        for name in names:
+            outcomes = {v: p["tests"].get(name, "missing") for v, p in per.items()}
+            reason = ""
+            if "failed" in outcomes.values():
+                tails = {v: "".join(p["tail"][-3:]).strip() for v, p in per.items()}
+                reason = next(iter(tails.values())).replace("\n", " | ")[:160]
+            rows.append(Row(spec, name, outcomes, reason))
+    return rows
+
+
+def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
+    variants = list(results)
+    lines = ["per script: " + ", ".join(f"{v} passed/failed/skipped" for v in variants)]
+    for spec in specs:
+        cells = []
+        for v in variants:
+            res = results[v].get(spec)
+            if res is None:
+                cells.append(f"{v} unfinished")
+                continue
+            o = list(res["tests"].values())
+            cells.append(f"{v} {o.count('passed')}/{o.count('failed')}/{o.count('skipped')}"
+                         f" ({res['seconds']:.0f} s)")
+        lines.append(f"  {spec:<28} " + "  ".join(cells))
+    differ = [r for r in rows if r.differs]
+    pre = [r for r in rows if r.pre_existing]
+    lines.append("")
+    lines.append(f"{len(rows)} tests, {len(differ)} differ between the kernels, "
+                 f"{len(pre)} fail on both (pre-existing)")
+    for title, group in (("DIFFERS", differ), ("pre-existing", pre)):
+        for r in group:
+            states = ", ".join(f"{v} {o}" for v, o in r.outcomes.items())
+            lines.append(f"  {title}: {r.script}: {r.test}: {states}"
+                         + (f"; last lines: {r.reason}" if r.reason else ""))
+    return "\n".join(lines) + "\n"
+
+
+def run(job: pipeline.Job, kvm: bool | None, timeout: float, script_timeout: float,
+        specs: list[str]) -> Exit:
+    variants = job.variants()
+    with pipeline.locked(job):
+        images = {v: pipeline.build_variant(job, v) for v in variants}
+        staged = job.rundir / "selftests-net"
+        if not job.runner.dry_run:
+            stage(job.src("baseline"), staged, specs)
+        command = [sys.executable, "-m", "mip6kit.verifier.kselftest", str(staged),
+                   f"{script_timeout:g}", *specs]
+        use_kvm = pipeline.decide_kvm(job, images[variants[0]], kvm)
+        verified = pipeline.verify(job, images, use_kvm, timeout, command)
+    if job.runner.dry_run:
+        return Exit.PASS
+    results = {}
+    for variant in verified:
+        path = job.rundir / variant / "selftests.json"
+        if not path.is_file():
+            raise MipError(f"{path} missing: no selftest finished in the {variant} guest",
+                           Exit.TEST_FAILURE)
+        results[variant] = json.loads(path.read_text())
+    rows = compare(results, specs)
+    table = render(rows, specs, results)
+    (job.rundir / "selftests.txt").write_text(table)
+    sys.stdout.write(table)
+    log.info("results in %s", job.rundir)
+    bad = [r for r in rows if r.differs or "unfinished" in r.outcomes.values()]
+    return Exit.TEST_FAILURE if bad else Exit.PASS

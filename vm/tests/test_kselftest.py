@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Per-test results from upstream selftest output (verifier/kselftest.py)
+and the baseline-versus-patched comparison (vm/selftests.py)."""
+
+from mip6kit.verifier.kselftest import parse
+from mip6kit.vm import selftests
+
+FIB = """
+IPv6 FIB tests
+    TEST: Route get                                               [ OK ]
+    TEST: Route get                                               [FAIL]
+    TEST: Multipath                                               [SKIP]
+"""
+
+UDPGSO = "ipv4 cmsg\ndevice mtu (orig): 65536\nipv4 setsockopt\nipv6 cmsg\n"
+
+
+def test_test_lines_with_repeats():
+    assert parse("fib_tests.sh", FIB, 1) == {"Route get": "passed", "Route get [2]": "failed",
+                                             "Multipath": "skipped"}
+
+
+def test_timed_out_script_says_so():
+    assert parse("fib_tests.sh", FIB, 124)["fib_tests.sh (timed out)"] == "failed"
+
+
+def test_udpgso_stops_at_the_failing_case():
+    assert parse("udpgso.sh", UDPGSO, 1) == {"ipv4 cmsg": "passed", "ipv4 setsockopt": "passed",
+                                             "ipv6 cmsg": "failed"}
+    assert set(parse("udpgso.sh", UDPGSO, 0).values()) == {"passed"}
+
+
+def test_cmsg_lists_failures_and_the_script():
+    out = "  Case DONTFRAG UDP setsock returned 1, expected 0\nFAIL - 1/93 cases failed\n"
+    assert parse("cmsg_ipv6.sh", out, 1) == {"DONTFRAG UDP setsock": "failed",
+                                             "cmsg_ipv6.sh": "failed"}
+    assert parse("cmsg_ipv6.sh", "OK\n", 0) == {"cmsg_ipv6.sh": "passed"}
+    assert parse("cmsg_ipv6.sh", "SKIP - no tcpdump\n", 4) == {"cmsg_ipv6.sh": "skipped"}
+
+
+def _res(tests, tail=("last line\n",)):
+    return {"args": "", "rc": 0, "seconds": 3.0, "tests": tests, "tail": list(tail)}
+
+
+def test_compare_flags_differences_and_pre_existing_failures():
+    specs = ["a.sh", "b.sh"]
+    results = {"baseline": {"a.sh": _res({"x": "passed", "y": "failed"})},
+               "patched": {"a.sh": _res({"x": "failed", "y": "failed"}),
+                           "b.sh": _res({"z": "passed"})}}
+    rows = selftests.compare(results, specs)
+    by = {(r.script, r.test): r for r in rows}
+    assert by["a.sh", "x"].differs and not by["a.sh", "x"].pre_existing
+    assert by["a.sh", "y"].pre_existing and by["a.sh", "y"].reason == "last line"
+    assert by["b.sh", "(whole script)"].outcomes == {"baseline": "unfinished", "patched": "ran"}
+    text = selftests.render(rows, specs, results)
+    assert "DIFFERS: a.sh: x: baseline passed, patched failed" in text
+    assert "pre-existing: a.sh: y" in text and "baseline unfinished" in text
