@@ -3,6 +3,7 @@
 
   lean       the kselftest fragment of the mip6 selftests (the default)
   selftests  lean + what the upstream net selftests of `mip6kit selftests` need
+  debug      lean + KASAN, UBSAN bounds, lockdep, DEBUG_NET (the fuzz campaign)
 
 A profile other than lean is the lean fragment merged with
 vm/profiles/<profile>.config (sorted, the profile's value wins), written

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 NET = Path("tools/testing/selftests/net")
 HELPERS = ("nettest", "cmsg_sender", "udpgso")
-SUPPORT = ("lib.sh", "in_netns.sh")
+SUPPORT = ("lib.sh", "in_netns.sh")  # copied when the tree has them (6.1 has no lib.sh)
 # fcnal-test.sh has over 1,000 cases and takes hours under TCG: its IPv6
 # UDP and socket-bind groups are the ones that cross the series' code.
 DEFAULT_SCRIPTS = ("fib_tests.sh", "fib_rule_tests.sh", "cmsg_ipv6.sh", "cmsg_so_mark.sh",
@@ -40,10 +40,13 @@ def stage(src: Path, dest: Path, specs: list[str]) -> Path:
     the helper programs into dest."""
     net = src / NET
     dest.mkdir(parents=True, exist_ok=True)
-    for name in {s.partition(":")[0] for s in specs} | set(SUPPORT):
+    for name in dict.fromkeys(s.partition(":")[0] for s in specs):
         if not (net / name).is_file():
             raise MipError(f"{net / name} not found: this tree has no such selftest")
         shutil.copy2(net / name, dest / name)
+    for name in SUPPORT:
+        if (net / name).is_file():
+            shutil.copy2(net / name, dest / name)
     for helper in HELPERS:
         res = subprocess.run(["gcc", "-O2", "-I..", "-o", str(dest / helper), f"{helper}.c"],
                              cwd=net, capture_output=True, text=True)
