@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Seeded destination-options bodies for the fuzz suite (test_fuzz.py).
+
+Every case comes from random.Random(f"{seed}/{index}"), so one case can be
+replayed alone from the seed and index a failure prints.  A case is a full
+destination options header (next header 0, the kernel fills it; header
+length consistent with its size, which is all the kernel checks on send)
+whose body is either random bytes or a sequence of options built to hit
+the TLV walker's edges:
+  - Pad1 runs, PadN of any length (also past the end of the header);
+  - HAOs of every length, one or several;
+  - options of unknown type with each action bit pattern (00, 01, 10, 11);
+  - the last option truncated, or its length off by one either way.
+Pure standard library: the host tests check that it is reproducible.
+"""
+
+import random
+from dataclasses import dataclass
+
+OPT_PAD1, OPT_PADN, OPT_HAO = 0x00, 0x01, 0xC9
+MAX_UNITS = 6  # header of 8 to 48 bytes
+TRANSPORTS = ("mh", "icmp", "udp", "udp-corked")
+MODES = ("cmsg", "sticky")
+
+
+@dataclass(frozen=True)
+class Case:
+    seed: int
+    index: int
+    transport: str
+    mode: str
+    header: bytes
+
+    def __str__(self) -> str:
+        return (f"seed {self.seed} case {self.index}: {self.transport} {self.mode} "
+                f"dstopts {self.header.hex()}")
+
+
+def _option(rng: random.Random, hoa: bytes) -> bytes:
+    kind = rng.choice(("pad1", "padn", "hao", "hao-any-length", "unknown"))
+    if kind == "pad1":
+        return b"\x00" * rng.randint(1, 7)
+    if kind == "padn":
+        return bytes([OPT_PADN, rng.randint(0, 12)]) + b"\0" * rng.randint(0, 12)
+    if kind == "hao":
+        return bytes([OPT_HAO, 16]) + hoa
+    if kind == "hao-any-length":
+        n = rng.randint(0, 24)
+        return bytes([OPT_HAO, n]) + rng.randbytes(n)
+    action = rng.choice((0x00, 0x40, 0x80, 0xC0))
+    n = rng.randint(0, 10)
+    return bytes([action | rng.randint(0x02, 0x1F), n]) + rng.randbytes(n)
+
+
+def _body(rng: random.Random, hoa: bytes, size: int) -> bytes:
+    if rng.random() < 0.1:
+        return rng.randbytes(size)
+    options: list[bytes] = []
+    for _ in range(8):  # options that fit; overruns come from the edits below
+        o = _option(rng, hoa)
+        if sum(map(len, options)) + len(o) <= size:
+            options.append(o)
+    edge = rng.random()
+    sized = [i for i, o in enumerate(options) if o[0] != OPT_PAD1]
+    if edge < 0.15 and sized:  # an option's length off by one
+        i = rng.choice(sized)
+        o = options[i]
+        options[i] = o[:1] + bytes([(o[1] + rng.choice((1, 255))) % 256]) + o[2:]
+    body = b"".join(options)
+    if 0.15 <= edge < 0.3:  # cut in the middle of an option
+        body = body[:rng.randint(0, len(body))]
+    return (body + b"\x00" * size)[:size]  # Pad1 fill keeps what was built
+
+
+def case(seed: int, index: int, hoa: bytes) -> Case:
+    rng = random.Random(f"{seed}/{index}")
+    units = rng.randint(1, MAX_UNITS)
+    header = bytes([0, units - 1]) + _body(rng, hoa, units * 8 - 2)
+    return Case(seed, index, rng.choice(TRANSPORTS), rng.choice(MODES), header)
+
+
+def tlvs(header: bytes) -> list[tuple[int, bytes]] | None:
+    """The options of a destination options header, or None when an option
+    runs past its end (written from RFC 8200 4.2, not from the kernel)."""
+    out, off = [], 2
+    while off < len(header):
+        if header[off] == OPT_PAD1:
+            off += 1
+            continue
+        if off + 2 > len(header) or off + 2 + header[off + 1] > len(header):
+            return None
+        out.append((header[off], header[off + 2:off + 2 + header[off + 1]]))
+        off += 2 + header[off + 1]
+    return out
+
+
+def expected_hoa(header: bytes) -> bytes | None:
+    """The address the upper-layer sum must use in place of the source:
+    the HoA of the one well-formed HAO of a well-formed header (RFC 6275
+    6.3), else None (summed over the packet's source)."""
+    opts = tlvs(header)
+    if opts is None:
+        return None
+    haos = [v for t, v in opts if t == OPT_HAO]
+    return haos[0] if len(haos) == 1 and len(haos[0]) == 16 else None

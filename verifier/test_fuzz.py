@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Fuzz: seeded destination options (verifier/fuzz.py) sent from the CoA,
+as a cmsg and as a sticky option, on raw MH, raw ICMPv6, UDP and corked UDP.
+
+Oracle, from the captured bytes only: the upper-layer checksum verifies
+over the HoA exactly when the header on the wire is well formed and holds
+exactly one well-formed HAO, and over the source otherwise; the options
+leave as given.  The no_splat fixture fails the test on any kernel splat
+(on the debug profile: KASAN, UBSAN, lockdep, DEBUG_NET).
+
+MIP6KIT_FUZZ_CASES (default 250 per test) and MIP6KIT_FUZZ_SEED (default
+1) set the size and the seed; each failure prints its seed, case index and
+the option bytes, and fuzz.case(seed, index, hoa) rebuilds that one case.
+The campaign on the debug kernel is scripts/fuzz-campaign.sh.
+"""
+
+import ipaddress
+import os
+import socket
+import struct
+from collections import Counter
+
+import pytest
+
+from . import features, fuzz
+from .capture import Capture
+from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
+from .packets import (
+    NH_ICMPV6,
+    NH_MH,
+    NH_UDP,
+    addr,
+    binding_update,
+    ones_complement_sum,
+    pktinfo,
+    pseudo_header_sum_ok,
+)
+from .test_hao_checksum import RAW_PATCH, UDP_PATCH
+
+CASES = int(os.environ.get("MIP6KIT_FUZZ_CASES", "250"))
+SEED = int(os.environ.get("MIP6KIT_FUZZ_SEED", "1"))
+UDP_PORT = 7003
+PROTO = {"mh": NH_MH, "icmp": NH_ICMPV6, "udp": NH_UDP, "udp-corked": NH_UDP}
+
+
+def _payload(transport: str, index: int) -> bytes:
+    if transport == "mh":
+        return binding_update(index & 0xFFFF, 10)  # checksum 0: the kernel fills it
+    if transport == "icmp":
+        return struct.pack("!BBHHH", 128, 0, 0, 0x667a, index & 0xFFFF) + b"fuzz"
+    return b"fuzz %d" % index
+
+
+class Sender:
+    """One socket per transport on the MN, sending from the CoA on m0."""
+
+    def __init__(self, topo):
+        self.topo = topo
+        self.info = pktinfo(topo.coa, topo.mn.ifindex(topo.mn_if))
+        mk = topo.mn.socket
+        self.socks = {"mh": mk(socket.AF_INET6, socket.SOCK_RAW, NH_MH),
+                      "icmp": mk(socket.AF_INET6, socket.SOCK_RAW, NH_ICMPV6),
+                      "udp": mk(socket.AF_INET6, socket.SOCK_DGRAM, 0),
+                      "udp-corked": mk(socket.AF_INET6, socket.SOCK_DGRAM, 0)}
+
+    def send(self, c: fuzz.Case) -> None:
+        sock = self.socks[c.transport]
+        cmsgs = [self.info]
+        if c.mode == "sticky":
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, c.header)
+        else:
+            cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, c.header))
+        dest = (self.topo.ha_addr, UDP_PORT if c.transport.startswith("udp") else 0)
+        data = _payload(c.transport, c.index)
+        if c.transport == "udp-corked":
+            sock.sendmsg([data[:3]], cmsgs, socket.MSG_MORE, dest)
+            sock.sendmsg([data[3:]], [], 0, dest)
+        else:
+            sock.sendmsg([data], cmsgs, 0, dest)
+        if c.mode == "sticky":
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, b"")
+
+    def close(self) -> None:
+        for s in self.socks.values():
+            s.close()
+
+
+def _judge(c: fuzz.Case, wire: list) -> str | None:
+    """None if the packet on the wire is right, else what is wrong."""
+    if len(wire) != 1:
+        return f"{len(wire)} packets on the HA link, expected 1"
+    pkt = wire[0]
+    sent = [h for nh, h in pkt.ext if nh == 60]
+    if len(sent) != 1 or sent[0][1:] != c.header[1:]:
+        return f"options changed on the wire: {[h.hex() for h in sent]}"
+    hoa = fuzz.expected_hoa(sent[0])
+    want = hoa if hoa is not None else pkt.src
+    other = pkt.src if hoa is not None else None
+    if not pseudo_header_sum_ok(pkt, want, pkt.dst):
+        where = "source" if pkt.src == want else "HoA"
+        return f"checksum not over the {where} {addr(want)}"
+    if other is not None and ones_complement_sum(other) != ones_complement_sum(want) \
+            and pseudo_header_sum_ok(pkt, other, pkt.dst):
+        return "checksum verifies over the source too"
+    return None
+
+
+def _campaign(topo, transports: tuple[str, ...]) -> None:
+    topo.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
+    hoa = ipaddress.IPv6Address(topo.hoa).packed
+    sender = Sender(topo)
+    stats: Counter = Counter()
+    failures: list[str] = []
+    index = 0
+    try:
+        with Capture(topo.ha, topo.ha_if) as cap:
+            while stats["cases"] < CASES:
+                c = fuzz.case(SEED, index, hoa)
+                index += 1
+                if c.transport not in transports:
+                    continue
+                stats["cases"] += 1
+                stats[f"{c.transport}/{c.mode}"] += 1
+                stats["one valid HAO" if fuzz.expected_hoa(c.header) else
+                      "malformed" if fuzz.tlvs(c.header) is None else "no valid HAO"] += 1
+                try:
+                    sender.send(c)
+                except OSError as e:
+                    failures.append(f"{c}: send failed: {e}")
+                    continue
+                proto = PROTO[c.transport]
+                wire = cap.packets(lambda p, proto=proto: p.proto == proto and
+                                   addr(p.dst) == topo.ha_addr, timeout=2.0, tail=0.005)
+                wrong = _judge(c, wire)
+                if wrong:
+                    failures.append(f"{c}: {wrong}")
+    finally:
+        sender.close()
+    print(f"fuzz seed {SEED}: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
+    print(f"{len(failures)} failures")
+    for f in failures[:20]:
+        print(f)
+    assert not failures, f"{len(failures)} of {stats['cases']} cases failed; first: {failures[0]}"
+
+
+@pytest.fixture
+def mip6(topo, no_splat):
+    features.require("IPV6_MIP6")
+    return topo
+
+
+@pytest.mark.patch(RAW_PATCH)
+def test_fuzz_raw_dstopts(mip6):
+    """Raw MH (kernel checksum at offset 4) and raw ICMPv6."""
+    _campaign(mip6, ("mh", "icmp"))
+
+
+@pytest.mark.patch(UDP_PATCH)
+def test_fuzz_udp_dstopts(mip6):
+    """UDP, lockless and corked (the options of the first, MSG_MORE, call)."""
+    _campaign(mip6, ("udp", "udp-corked"))
