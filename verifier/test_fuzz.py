@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Fuzz: seeded destination options (verifier/fuzz.py) sent from the CoA,
-as a cmsg and as a sticky option, on raw MH, raw ICMPv6, UDP and corked UDP.
+as a cmsg and as a sticky option, on raw MH, raw ICMPv6, UDP and corked UDP;
+and seeded XFRM NEWSA/UPDSA messages carrying XFRMA_HOADDR.
 
 Oracle, from the captured bytes only: the upper-layer checksum verifies
 over the HoA exactly when the header on the wire is well formed and holds
@@ -14,8 +15,10 @@ the option bytes, and fuzz.case(seed, index, hoa) rebuilds that one case.
 The campaign on the debug kernel is scripts/fuzz-campaign.sh.
 """
 
+import errno
 import ipaddress
 import os
+import random
 import socket
 import struct
 from collections import Counter
@@ -23,6 +26,7 @@ from collections import Counter
 import pytest
 
 from . import features, fuzz
+from . import xfrmnl as xn
 from .capture import Capture
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import (
@@ -36,6 +40,7 @@ from .packets import (
     pseudo_header_sum_ok,
 )
 from .test_hao_checksum import RAW_PATCH, UDP_PATCH
+from .test_xfrm_hoaddr import HOA_PATCH
 
 CASES = int(os.environ.get("MIP6KIT_FUZZ_CASES", "250"))
 SEED = int(os.environ.get("MIP6KIT_FUZZ_SEED", "1"))
@@ -159,3 +164,85 @@ def test_fuzz_raw_dstopts(mip6):
 def test_fuzz_udp_dstopts(mip6):
     """UDP, lockless and corked (the options of the first, MSG_MORE, call)."""
     _campaign(mip6, ("udp", "udp-corked"))
+
+
+XFRM_ERRORS = {errno.EINVAL, errno.ERANGE, errno.ESRCH, errno.EEXIST, errno.EPROTONOSUPPORT,
+               errno.EAFNOSUPPORT, errno.ENOSYS, errno.EOPNOTSUPP}
+
+
+def _sa_case(rng: random.Random) -> dict:
+    """NEWSA/UPDSA around an XFRMA_HOADDR: mostly the one valid shape
+    (16 bytes, DSTOPTS, IPv6, route optimisation, with a CoA, SPI 0), else one of
+    those wrong, a payload of any length, or trailing bytes."""
+    good = rng.random() < 0.4
+    return {
+        "proto": xn.IPPROTO_DSTOPTS if good or rng.random() < 0.5 else
+        rng.choice((xn.IPPROTO_ROUTING, socket.IPPROTO_ESP, socket.IPPROTO_AH, 255)),
+        "mode": xn.XFRM_MODE_ROUTEOPTIMIZATION if good or rng.random() < 0.5 else
+        rng.randint(0, 6),
+        "family": int(socket.AF_INET6 if good or rng.random() < 0.7 else socket.AF_INET),
+        "coaddr": good or rng.random() < 0.7,
+        "hoaddr": rng.randbytes(16 if good or rng.random() < 0.4 else
+                                rng.choice((0, 1, 4, 8, 15, 17, 20, 32))),
+        "update": not good and rng.random() < 0.2,
+        "trailer": b"" if good or rng.random() < 0.8 else rng.randbytes(rng.randint(1, 7)),
+        "spi": 0 if good or rng.random() < 0.8 else rng.randint(1, 0xFFFF),
+    }
+
+
+def _routable(raw: bytes) -> bool:
+    """A home address must be a routable unicast address (RFC 6275 6.3)."""
+    a = ipaddress.IPv6Address(raw)
+    return not (a.is_multicast or a.is_unspecified or a.is_loopback or a.is_link_local
+                or a.ipv4_mapped)
+
+
+def _sa_valid(c: dict) -> bool:
+    return (c["proto"] == xn.IPPROTO_DSTOPTS and c["mode"] == xn.XFRM_MODE_ROUTEOPTIMIZATION
+            and c["family"] == socket.AF_INET6 and c["coaddr"] and len(c["hoaddr"]) == 16
+            and c["spi"] == 0 and _routable(c["hoaddr"]))
+
+
+def _sa_judge(xfrm, c: dict) -> str | None:
+    ha, coa = "2001:db8:1::1", "2001:db8:a::10"
+    data = xn.encode_sa("2001:db8:1::10", ha, proto=c["proto"], mode=c["mode"],
+                        spi=c["spi"], family=c["family"], update=c["update"],
+                        coaddr=coa if c["coaddr"] else None,
+                        extra_attrs=((xn.XFRMA_HOADDR, c["hoaddr"]),))
+    if c["trailer"]:
+        data += c["trailer"]
+        struct.pack_into("=I", data, 0, len(data))
+    try:
+        xfrm.request(data)
+    except xn.XfrmError as e:
+        if e.errno not in XFRM_ERRORS:
+            return f"unexpected error {e}"
+        if _sa_valid(c) and not c["update"] and not c["trailer"]:
+            return f"valid state refused: {e}"
+        return None
+    if not _sa_valid(c):
+        return "accepted an XFRMA_HOADDR the kernel must refuse"
+    states = xfrm.dump_sa()
+    xfrm.request(xn.encode_flush_sa())
+    got = [s["hoaddr"] for s in states]
+    want = str(ipaddress.IPv6Address(c["hoaddr"]))
+    return None if got == [want] else f"state reads back hoaddr {got}, sent {want}"
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_fuzz_xfrm_newsa_hoaddr(topo, no_splat):
+    """NEWSA/UPDSA messages carrying XFRMA_HOADDR, valid and not: a state
+    is installed exactly when the attribute is valid for it, and reads back
+    with the home address sent; every refusal is a clean errno."""
+    features.require("IPV6_MIP6")
+    failures = []
+    with xn.Xfrm(topo.mn.name) as xfrm:
+        for index in range(CASES):
+            c = _sa_case(random.Random(f"xfrm/{SEED}/{index}"))
+            wrong = _sa_judge(xfrm, c)
+            if wrong:
+                failures.append(f"seed {SEED} case {index} {c}: {wrong}")
+    print(f"xfrm fuzz seed {SEED}: {CASES} cases, {len(failures)} failures")
+    for f in failures[:20]:
+        print(f)
+    assert not failures, f"{len(failures)} of {CASES} cases failed; first: {failures[0]}"

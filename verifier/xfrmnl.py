@@ -699,6 +699,11 @@ class Xfrm(_Socket):
         """Keywords as encode_migrate()."""
         self._talk(encode_migrate(sel_src, sel_dst, direction, migrations, **kw))
 
+    def request(self, data: bytearray) -> list[bytes]:
+        """Any request as given (the fuzz suite's malformed ones): its
+        replies; XfrmError when the kernel refuses it."""
+        return self._talk(data)
+
     def listen_sa(self) -> "SaEvents":
         return SaEvents(self.netns)
 
