@@ -2,12 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The whole test suite: lint, the baseline-versus-patched matrix on both
-# bases (real kernels under virtme-ng), then the host tests (unit tests and
-# the real-guest boot tests).  Run scripts/setup.sh first.
+# bases (real kernels under virtme-ng), a smoke of the upstream selftests,
+# then the host tests (unit tests and the real-guest boot tests).  Run
+# scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 .venv/bin/ruff check .
 .venv/bin/mip6kit run --base 6.12
 .venv/bin/mip6kit run --base 6.1
+# upstream selftests smoke on the lean kernels just built (no extra build);
+# the full set is `mip6kit selftests` (selftests profile), see the README
+.venv/bin/mip6kit selftests --base 6.12 --smoke --profile lean
 .venv/bin/pytest -v vm/tests

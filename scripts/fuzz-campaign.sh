@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The fuzz campaign: verifier/test_fuzz.py on the patched debug kernel
+# (--profile debug: KASAN, UBSAN bounds, lockdep, DEBUG_NET) of each base,
+# CASES cases per test (three tests: raw, UDP, XFRM NEWSA/UPDSA), one guest
+# per base and seed.  A splat fails a test (dmesg) and the run (console,
+# exit 6).  Appends each guest's summary to OUT.
+#
+#   scripts/fuzz-campaign.sh [CASES [SEEDS [OUT]]]
+#   defaults: 3400 cases (10,200 per base and seed), seed 1, scripts/fuzz-campaign-results.txt
+#
+# CI runs the same tests with 250 cases on the lean kernel (the verifier).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CASES=${1:-3400}
+SEEDS=${2:-1}
+OUT=${3:-scripts/fuzz-campaign-results.txt}
+PY=$PWD/.venv/bin/python
+status=0
+
+{
+	echo "# fuzz campaign $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, TCG"
+	echo "# scripts/fuzz-campaign.sh $CASES '$SEEDS' (cases per test, seeds)"
+} >>"$OUT"
+for base in 6.12 6.1; do
+	for seed in $SEEDS; do
+		run=$(mktemp -d)
+		start=$(date +%s)
+		rc=0
+		.venv/bin/mip6kit -q boot --base "$base" --profile debug --timeout 7200 \
+			--run-dir "$run" -- env MIP6KIT_FUZZ_CASES="$CASES" \
+			MIP6KIT_FUZZ_SEED="$seed" "$PY" -m mip6kit.verifier.guest -k test_fuzz \
+			>"$run/ktap.txt" 2>"$run/stderr.txt" || rc=$?
+		splats=$(grep -cE "BUG: |WARNING: CPU: |UBSAN: |possible circular locking|Call Trace:" \
+			"$run/boot/console.log" || true)
+		{
+			echo "base $base seed $seed: exit $rc, $(($(date +%s) - start)) s," \
+				"console splats $splats"
+			grep -E "^# (xfrm )?fuzz seed|^(not )?ok |^# [0-9]+ failures" "$run/ktap.txt" |
+				sed 's/^/  /'
+			grep -E "^mip6kit:" "$run/stderr.txt" | sed 's/^/  /' || true
+		} >>"$OUT"
+		[ "$rc" = 0 ] && [ "$splats" = 0 ] || status=1
+	done
+done
+tail -n 40 "$OUT"
+exit $status
