@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Run the whole verifier N times in a row on each kernel; report flaky tests.
+
+  .venv/bin/python scripts/flakiness.py [--base 6.12] [--base 6.1] [--runs 20]
+                                        [--kernel patched] [--out FILE]
+
+One guest per kernel runs `python -m mip6kit.verifier.guest` N times (a
+fresh pytest each time, no reboot in between).  A test is flaky when its
+KTAP outcome (ok, not ok, skip) is not the same in every run.  Appends a
+summary to --out (default scripts/flakiness-results.txt) and exits 1 if any
+test is flaky or a guest failed.
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from mip6kit import project_root
+
+RESULT = re.compile(r"^(?P<ok>not ok|ok) \d+ (?P<name>\S+)(?P<skip> # SKIP)?")
+MARK = "# flakiness run "
+
+
+def outcomes(ktap: str) -> list[dict[str, str]]:
+    """Per run (split at MARK lines): test name -> pass/fail/skip."""
+    runs: list[dict[str, str]] = []
+    for line in ktap.splitlines():
+        if line.startswith(MARK):
+            runs.append({})
+        elif runs and (m := RESULT.match(line)):
+            runs[-1][m["name"]] = "skip" if m["skip"] else \
+                "pass" if m["ok"] == "ok" else "fail"
+    return runs
+
+
+def flaky(runs: list[dict[str, str]]) -> dict[str, list[str]]:
+    seen: dict[str, list[str]] = defaultdict(list)
+    for run in runs:
+        for name in set().union(*runs):
+            seen[name].append(run.get(name, "missing"))
+    return {name: o for name, o in seen.items() if len(set(o)) > 1}
+
+
+def one_kernel(base: str, kernel: str, runs: int) -> tuple[str, bool]:
+    py = sys.executable
+    loop = (f"for i in $(seq {runs}); do echo '{MARK}'$i; {py} -m mip6kit.verifier.guest "
+            "| grep -v '^#mip6kit-file'; done")
+    variant = ["--baseline"] if kernel == "baseline" else []
+    with tempfile.TemporaryDirectory() as run_dir:
+        start = time.monotonic()
+        res = subprocess.run([sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base,
+                              *variant, "--run-dir", run_dir, "--timeout", str(runs * 600),
+                              "--", "sh", "-c", loop], capture_output=True, text=True,
+                             cwd=project_root())
+        seconds = time.monotonic() - start
+    per_run = outcomes(res.stdout)
+    bad = flaky(per_run)
+    ok = res.returncode == 0 and len(per_run) == runs and not bad
+    tests = len(set().union(*per_run)) if per_run else 0
+    lines = [f"{base} {kernel}: {len(per_run)} of {runs} runs, {tests} tests, "
+             f"{len(bad)} flaky, {seconds:.0f} s, boot exit {res.returncode}"]
+    lines += [f"  FLAKY {name}: {' '.join(o)}" for name, o in sorted(bad.items())]
+    if res.returncode != 0:
+        lines += [f"  {ln}" for ln in res.stderr.strip().splitlines()[-5:]]
+    return "\n".join(lines), ok
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", action="append", choices=["6.12", "6.1"])
+    ap.add_argument("--kernel", action="append", choices=["baseline", "patched"])
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--out", type=Path, default=project_root() / "scripts/flakiness-results.txt")
+    args = ap.parse_args()
+    all_ok = True
+    with args.out.open("a") as out:
+        out.write(f"# flakiness {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}: "
+                  f"scripts/flakiness.py --runs {args.runs}\n")
+        for base in args.base or ["6.12", "6.1"]:
+            for kernel in args.kernel or ["baseline", "patched"]:
+                text, ok = one_kernel(base, kernel, args.runs)
+                all_ok &= ok
+                out.write(text + "\n")
+                out.flush()
+                print(text, flush=True)
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
