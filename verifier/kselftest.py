@@ -13,6 +13,7 @@ script, so a guest that dies keeps what finished.
 
 Per-test results come from the scripts' own lines:
   TEST: <name>  [ OK ] / [FAIL] / [SKIP] / [XFAIL]   (lib.sh log_test style)
+  PASS: <name> / FAIL: <name> / SKIP: <name>          (xfrm_policy.sh)
 udpgso.sh prints each case's name before running it and stops at the first
 failure (errexit).  cmsg_ipv6.sh and cmsg_so_mark.sh name only the cases
 that fail ("  Case <name> returned X, expected Y"): each is a failed test,
@@ -34,8 +35,10 @@ from pathlib import Path
 from mip6kit.verifier import handoff
 
 TEST_LINE = re.compile(r"^\s*TEST:\s*(?P<name>.*?)\s*\[\s*(?P<res>OK|FAIL|SKIP|XFAIL)\s*\]\s*$")
+VERDICT_LINE = re.compile(r"^\s*(?P<res>PASS|FAIL|SKIP):\s*(?P<name>.+?)\s*$")
 CASE_FAILED = re.compile(r"^\s*Case (?P<name>.*) returned \S+, expected \S+\s*$")
-OUTCOME = {"OK": "passed", "FAIL": "failed", "SKIP": "skipped", "XFAIL": "xfailed"}
+OUTCOME = {"OK": "passed", "PASS": "passed", "FAIL": "failed", "SKIP": "skipped",
+           "XFAIL": "xfailed"}
 KSFT_SKIP = 4
 TIMED_OUT = 124  # timeout(1)
 
@@ -62,7 +65,7 @@ def parse(script: str, output: str, rc: int) -> dict[str, str]:
         return tests
     listed_all = False  # TEST: lines list every test; Case lines only failures
     for line in output.splitlines():
-        if (m := TEST_LINE.match(line)):
+        if (m := TEST_LINE.match(line) or VERDICT_LINE.match(line)):
             add(m["name"], OUTCOME[m["res"]])
             listed_all = True
         elif (c := CASE_FAILED.match(line)):

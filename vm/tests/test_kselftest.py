@@ -55,3 +55,10 @@ def test_compare_flags_differences_and_pre_existing_failures():
     text = selftests.render(rows, specs, results)
     assert "DIFFERS: a.sh: x: baseline passed, patched failed" in text
     assert "pre-existing: a.sh: y" in text and "baseline unfinished" in text
+
+
+def test_pass_fail_lines():
+    out = "PASS: policy matches (exceptions)\nFAIL: expected ping to .2 to use ipsec tunnel (x)\n"
+    assert parse("xfrm_policy.sh", out, 1) == {
+        "policy matches (exceptions)": "passed",
+        "expected ping to .2 to use ipsec tunnel (x)": "failed"}
