@@ -29,6 +29,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -101,8 +102,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(__doc__)
         return 2
     source, timeout, specs = Path(argv[0]), float(argv[1]), argv[2:]
-    workdir = Path("/tmp/mip6kit-selftests")
-    shutil.rmtree(workdir, ignore_errors=True)
+    workdir = Path(tempfile.mkdtemp(prefix="mip6kit-selftests-")) / "net"
     shutil.copytree(source, workdir)
     results: dict[str, dict] = {}
     print("KTAP version 1")

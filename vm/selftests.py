@@ -138,8 +138,9 @@ def run(job: pipeline.Job, kvm: bool | None, timeout: float, script_timeout: flo
     for variant in verified:
         path = job.rundir / variant / "selftests.json"
         if not path.is_file():
-            raise MipError(f"{path} missing: no selftest finished in the {variant} guest",
-                           Exit.TEST_FAILURE)
+            raise MipError(f"{path} missing: no selftest finished in the {variant} guest "
+                           f"(exit {verified[variant].rc}); its errors are in "
+                           f"{verified[variant].console}", Exit.TEST_FAILURE)
         results[variant] = json.loads(path.read_text())
     rows = compare(results, specs)
     table = render(rows, specs, results)
