@@ -81,7 +81,7 @@ def cmd_selftests(args, runner: Runner) -> int:
     specs = list(selftests.SMOKE_SCRIPTS if args.smoke else
                  args.scripts or selftests.DEFAULT_SCRIPTS)
     job = pipeline.new_job(args, cache_root(), runner)
-    return selftests.run(job, args.kvm, args.timeout, args.script_timeout, specs)
+    return selftests.run(job, args.kvm, args.timeout, args.script_timeout, specs, args.repeat)
 
 
 def cmd_build(args, runner: Runner) -> int:
@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"only {', '.join(selftests.SMOKE_SCRIPTS)} (what CI runs)")
     st.add_argument("--script-timeout", type=float, default=1800, metavar="S",
                     help="kill a script after S seconds (default 1800)")
+    st.add_argument("--repeat", type=int, default=2, metavar="N",
+                    help="run each script N times per kernel; a test whose outcome changes "
+                    "between them is reported as flaky, not as a difference (default 2)")
     st.set_defaults(func=cmd_selftests)
 
     b = sub.add_parser("build", help="build a kernel and print the bzImage path",
@@ -244,6 +247,8 @@ def _main(argv: list[str] | None) -> int:
         parser.error("--jobs must be at least 1")
     if getattr(args, "timeout", None) is not None and args.timeout < 1:
         parser.error("--timeout must be at least 1 second")
+    if getattr(args, "repeat", None) is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if getattr(args, "test_timeout", None) is not None and not 0 < args.test_timeout < 1e6:
         parser.error("--test-timeout must be between 0 and 1000000 seconds")
     try:

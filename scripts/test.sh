@@ -13,5 +13,5 @@ cd "$(dirname "$0")/.."
 .venv/bin/mip6kit run --base 6.1
 # upstream selftests smoke on the lean kernels just built (no extra build);
 # the full set is `mip6kit selftests` (selftests profile), see the README
-.venv/bin/mip6kit selftests --base 6.12 --smoke --profile lean
+.venv/bin/mip6kit selftests --base 6.12 --smoke --profile lean --repeat 1
 .venv/bin/pytest -v vm/tests

@@ -2,14 +2,17 @@
 """Entry point inside the guest for `mip6kit selftests`: run upstream net
 selftest scripts, one after the other, and hand back each one's results.
 
-  python -m mip6kit.verifier.kselftest DIR TIMEOUT SCRIPT[:ARGS]...
+  python -m mip6kit.verifier.kselftest DIR TIMEOUT REPEAT SCRIPT[:ARGS]...
 
 DIR holds the scripts, lib.sh and the helper programs (nettest,
 cmsg_sender, udpgso); it is read-only in the guest, so the scripts run from
-a writable copy in /tmp.  Each script runs under timeout(1).  Its output
-goes to stdout as KTAP diagnostic lines, then "ok N" or "not ok N" for the
-script; selftests.json (verifier/handoff.py) is handed back after each
-script, so a guest that dies keeps what finished.
+a writable copy in /tmp.  Each script runs REPEAT times in a row, each under
+timeout(1).  Its output goes to stdout as KTAP diagnostic lines, then "ok N"
+or "not ok N" for the script; selftests.json (verifier/handoff.py) is
+handed back after each script, so a guest that dies keeps what finished.
+A test whose outcome is not the same in every repeat is "flaky": under TCG
+some upstream tests race their own helpers, and only a difference that
+holds in every repeat says something about the kernel.
 
 Per-test results come from the scripts' own lines:
   TEST: <name>  [ OK ] / [FAIL] / [SKIP] / [XFAIL]   (lib.sh log_test style)
@@ -97,23 +100,38 @@ def run_script(workdir: Path, spec: str, timeout: float) -> dict:
             "tests": parse(script, output, rc), "tail": lines[-25:]}
 
 
+def merge(runs: list[dict]) -> dict:
+    """One script's repeats as one result; a test with different outcomes
+    across the repeats is 'flaky'."""
+    tests: dict[str, str] = {}
+    for name in dict.fromkeys(t for r in runs for t in r["tests"]):
+        seen = {r["tests"].get(name, "missing") for r in runs}
+        tests[name] = seen.pop() if len(seen) == 1 else "flaky"
+    return {"args": runs[-1]["args"], "rc": [r["rc"] for r in runs],
+            "seconds": round(sum(r["seconds"] for r in runs), 1), "tests": tests,
+            "tail": runs[-1]["tail"]}
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 3:
+    if len(argv) < 4:
         sys.stderr.write(__doc__)
         return 2
-    source, timeout, specs = Path(argv[0]), float(argv[1]), argv[2:]
+    source, timeout, repeat, specs = Path(argv[0]), float(argv[1]), int(argv[2]), argv[3:]
     workdir = Path(tempfile.mkdtemp(prefix="mip6kit-selftests-")) / "net"
     shutil.copytree(source, workdir)
     results: dict[str, dict] = {}
     print("KTAP version 1")
     print(f"1..{len(specs)}")
     for n, spec in enumerate(specs, 1):
-        print(f"# running {spec}", flush=True)
-        res = run_script(workdir, spec, timeout)
-        results[spec] = res
+        runs = []
+        for i in range(repeat):
+            print(f"# running {spec} ({i + 1} of {repeat})", flush=True)
+            runs.append(run_script(workdir, spec, timeout))
+        res = results[spec] = merge(runs)
         bad = [t for t, o in res["tests"].items() if o == "failed"]
-        print(f"# {spec}: {len(res['tests'])} tests, {len(bad)} failed, exit {res['rc']}, "
-              f"{res['seconds']} s")
+        flaky = sum(o == "flaky" for o in res["tests"].values())
+        print(f"# {spec}: {len(res['tests'])} tests, {len(bad)} failed, {flaky} flaky, "
+              f"exit {res['rc']}, {res['seconds']} s")
         print(f"{'not ok' if bad else 'ok'} {n} {spec.replace(' ', '_')}", flush=True)
         sys.stdout.buffer.write(handoff.encode("selftests.json",
                                                json.dumps(results, indent=1).encode()))

@@ -7,9 +7,11 @@ scripts, lib.sh and the helper programs they need (nettest, cmsg_sender,
 udpgso, compiled here from the tree's own sources) are staged in the run
 directory; the guests share the host's userspace, so host binaries run
 there.  verifier/kselftest.py runs them in each guest and hands back
-per-test results.  A test whose outcome differs between the kernels fails
-the run; one that fails on both is reported as pre-existing, with the
-script's last lines as its reason.
+per-test results.  Each script runs --repeat times per kernel; a test whose
+outcome changes between repeats on one kernel is reported as flaky.  A test
+whose outcome differs between the kernels, consistently, fails the run; one
+that fails on both is reported as pre-existing, with the script's last lines
+as its reason.
 """
 
 import json
@@ -33,6 +35,20 @@ SUPPORT = ("lib.sh", "in_netns.sh")  # copied when the tree has them (6.1 has no
 DEFAULT_SCRIPTS = ("fib_tests.sh", "fib_rule_tests.sh", "cmsg_ipv6.sh", "cmsg_so_mark.sh",
                    "udpgso.sh", "xfrm_policy.sh", "fcnal-test.sh:-t ipv6_udp")
 SMOKE_SCRIPTS = ("cmsg_ipv6.sh", "udpgso.sh")
+# Debian's 6.1.192 backported a fcnal-test.sh that calls slowwait, which
+# upstream defines in net/lib.sh, a file that tree does not have: without it
+# the script races its own servers.  Staged as a command with lib.sh's
+# meaning (timeout in seconds, retry every 0.1 s); a script that sources
+# lib.sh uses its own function instead.
+SLOWWAIT = """#!/bin/bash
+# slowwait TIMEOUT_SEC CMD...: run CMD every 0.1 s until it succeeds (mip6kit)
+end=$((SECONDS + $1)); shift
+until out=$("$@"); do
+	[ "$SECONDS" -ge "$end" ] && exit 1
+	sleep 0.1
+done
+echo -n "$out"
+"""
 
 
 def stage(src: Path, dest: Path, specs: list[str]) -> Path:
@@ -47,6 +63,8 @@ def stage(src: Path, dest: Path, specs: list[str]) -> Path:
     for name in SUPPORT:
         if (net / name).is_file():
             shutil.copy2(net / name, dest / name)
+    (dest / "slowwait").write_text(SLOWWAIT)
+    (dest / "slowwait").chmod(0o755)
     for helper in HELPERS:
         res = subprocess.run(["gcc", "-O2", "-I..", "-o", str(dest / helper), f"{helper}.c"],
                              cwd=net, capture_output=True, text=True)
@@ -64,8 +82,12 @@ class Row:
     reason: str = ""
 
     @property
+    def flaky(self) -> bool:
+        return "flaky" in self.outcomes.values()
+
+    @property
     def differs(self) -> bool:
-        return len(set(self.outcomes.values())) > 1
+        return not self.flaky and len(set(self.outcomes.values())) > 1
 
     @property
     def pre_existing(self) -> bool:
@@ -95,7 +117,7 @@ def compare(results: dict[str, dict], specs: list[str]) -> list[Row]:
 
 def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
     variants = list(results)
-    lines = ["per script: " + ", ".join(f"{v} passed/failed/skipped" for v in variants)]
+    lines = ["per script: " + ", ".join(f"{v} passed/failed/skipped/flaky" for v in variants)]
     for spec in specs:
         cells = []
         for v in variants:
@@ -105,14 +127,16 @@ def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
                 continue
             o = list(res["tests"].values())
             cells.append(f"{v} {o.count('passed')}/{o.count('failed')}/{o.count('skipped')}"
-                         f" ({res['seconds']:.0f} s)")
+                         f"/{o.count('flaky')} ({res['seconds']:.0f} s)")
         lines.append(f"  {spec:<28} " + "  ".join(cells))
     differ = [r for r in rows if r.differs]
     pre = [r for r in rows if r.pre_existing]
+    flaky = [r for r in rows if r.flaky]
     lines.append("")
     lines.append(f"{len(rows)} tests, {len(differ)} differ between the kernels, "
-                 f"{len(pre)} fail on both (pre-existing)")
-    for title, group in (("DIFFERS", differ), ("pre-existing", pre)):
+                 f"{len(pre)} fail on both (pre-existing), {len(flaky)} flaky (outcome "
+                 "changed between repeats on one kernel)")
+    for title, group in (("DIFFERS", differ), ("pre-existing", pre), ("flaky", flaky)):
         for r in group:
             states = ", ".join(f"{v} {o}" for v, o in r.outcomes.items())
             lines.append(f"  {title}: {r.script}: {r.test}: {states}"
@@ -121,7 +145,7 @@ def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
 
 
 def run(job: pipeline.Job, kvm: bool | None, timeout: float, script_timeout: float,
-        specs: list[str]) -> Exit:
+        specs: list[str], repeat: int) -> Exit:
     variants = job.variants()
     with pipeline.locked(job):
         images = {v: pipeline.build_variant(job, v) for v in variants}
@@ -129,7 +153,7 @@ def run(job: pipeline.Job, kvm: bool | None, timeout: float, script_timeout: flo
         if not job.runner.dry_run:
             stage(job.src("baseline"), staged, specs)
         command = [sys.executable, "-m", "mip6kit.verifier.kselftest", str(staged),
-                   f"{script_timeout:g}", *specs]
+                   f"{script_timeout:g}", str(repeat), *specs]
         use_kvm = pipeline.decide_kvm(job, images[variants[0]], kvm)
         verified = pipeline.verify(job, images, use_kvm, timeout, command)
     if job.runner.dry_run:

@@ -62,3 +62,23 @@ def test_pass_fail_lines():
     assert parse("xfrm_policy.sh", out, 1) == {
         "policy matches (exceptions)": "passed",
         "expected ping to .2 to use ipsec tunnel (x)": "failed"}
+
+
+def test_repeats_merge_into_flaky():
+    from mip6kit.verifier.kselftest import merge
+    runs = [{"args": "", "rc": 1, "seconds": 1.0, "tests": {"a": "passed", "b": "failed"},
+             "tail": []},
+            {"args": "", "rc": 0, "seconds": 2.0, "tests": {"a": "passed", "b": "passed"},
+             "tail": ["x"]}]
+    m = merge(runs)
+    assert m["tests"] == {"a": "passed", "b": "flaky"} and m["rc"] == [1, 0]
+    assert m["seconds"] == 3.0 and m["tail"] == ["x"]
+
+
+def test_flaky_is_reported_not_a_difference():
+    results = {"baseline": {"a.sh": _res({"x": "flaky", "y": "passed"})},
+               "patched": {"a.sh": _res({"x": "passed", "y": "passed"})}}
+    rows = selftests.compare(results, ["a.sh"])
+    assert [r.test for r in rows if r.flaky] == ["x"] and not any(r.differs for r in rows)
+    assert "flaky: a.sh: x: baseline flaky, patched passed" in \
+        selftests.render(rows, ["a.sh"], results)
