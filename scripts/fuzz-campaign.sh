@@ -7,8 +7,9 @@
 # per base and seed.  A splat fails a test (dmesg) and the run (console,
 # exit 6).  Appends each guest's summary to OUT.
 #
-#   scripts/fuzz-campaign.sh [CASES [SEEDS [OUT]]]
-#   defaults: 3400 cases (10,200 per base and seed), seed 1, scripts/fuzz-campaign-results.txt
+#   scripts/fuzz-campaign.sh [CASES [SEEDS [OUT [BASES]]]]
+#   defaults: 3400 cases (10,200 per base and seed), seed 1,
+#   scripts/fuzz-campaign-results.txt, bases "6.12 6.1"
 #
 # CI runs the same tests with 250 cases on the lean kernel (the verifier).
 set -euo pipefail
@@ -17,14 +18,15 @@ cd "$(dirname "$0")/.."
 CASES=${1:-3400}
 SEEDS=${2:-1}
 OUT=${3:-scripts/fuzz-campaign-results.txt}
+BASES=${4:-6.12 6.1}
 PY=$PWD/.venv/bin/python
 status=0
 
 {
 	echo "# fuzz campaign $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, TCG"
-	echo "# scripts/fuzz-campaign.sh $CASES '$SEEDS' (cases per test, seeds)"
+	echo "# scripts/fuzz-campaign.sh $CASES '$SEEDS' $OUT '$BASES'"
 } >>"$OUT"
-for base in 6.12 6.1; do
+for base in $BASES; do
 	for seed in $SEEDS; do
 		run=$(mktemp -d)
 		start=$(date +%s)
