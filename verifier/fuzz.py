@@ -11,13 +11,15 @@ the TLV walker's edges:
   - HAOs of every length, one or several;
   - options of unknown type with each action bit pattern (00, 01, 10, 11);
   - the last option truncated, or its length off by one either way.
-Pure standard library: the host tests check that it is reproducible.
+Standard library and verifier/packets.py only: the host tests check that
+it is reproducible.
 """
 
 import random
 from dataclasses import dataclass
 
-OPT_PAD1, OPT_PADN, OPT_HAO = 0x00, 0x01, 0xC9
+from .packets import OPT_HAO, OPT_PAD1, OPT_PADN, tlvs
+
 MAX_UNITS = 6  # header of 8 to 48 bytes
 TRANSPORTS = ("mh", "icmp", "udp", "udp-corked")
 MODES = ("cmsg", "sticky")
@@ -79,26 +81,11 @@ def case(seed: int, index: int, hoa: bytes) -> Case:
     return Case(seed, index, rng.choice(TRANSPORTS), rng.choice(MODES), header)
 
 
-def tlvs(header: bytes) -> list[tuple[int, bytes]] | None:
-    """The options of a destination options header, or None when an option
-    runs past its end (written from RFC 8200 4.2, not from the kernel)."""
-    out, off = [], 2
-    while off < len(header):
-        if header[off] == OPT_PAD1:
-            off += 1
-            continue
-        if off + 2 > len(header) or off + 2 + header[off + 1] > len(header):
-            return None
-        out.append((header[off], header[off + 2:off + 2 + header[off + 1]]))
-        off += 2 + header[off + 1]
-    return out
-
-
 def expected_hoa(header: bytes) -> bytes | None:
     """The address the upper-layer sum must use in place of the source:
     the HoA of the one well-formed HAO of a well-formed header (RFC 6275
     6.3), else None (summed over the packet's source)."""
-    opts = tlvs(header)
+    opts = tlvs(header)  # verifier/packets.py, written from RFC 8200 4.2
     if opts is None:
         return None
     haos = [v for t, v in opts if t == OPT_HAO]

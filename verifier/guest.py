@@ -31,12 +31,6 @@ from mip6kit.verifier.ktap import outcome
 DEFAULT_TEST_TIMEOUT = 120  # seconds; the slowest test takes about 15 s under TCG
 
 
-def _hand_off(name: str, data: bytes) -> None:
-    sys.stdout.flush()  # after the KTAP lines written so far
-    sys.stdout.buffer.write(handoff.encode(name, data))
-    sys.stdout.buffer.flush()
-
-
 class ResultsRecorder:
     """Outcome per test (passed, failed, error, skipped, xfailed, xpassed,
     or unfinished) and the patches it guards; a failing setup or teardown
@@ -64,7 +58,7 @@ class ResultsRecorder:
         self.hand_off()
 
     def hand_off(self) -> None:
-        _hand_off("results.json", self.encoded())
+        handoff.send("results.json", self.encoded())
 
     def encoded(self) -> bytes:
         return (json.dumps(self.results, indent=1) + "\n").encode()
@@ -114,7 +108,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="mip6kit-") as tmp:
         rc, files = run(Path(tmp), argv)
     for name, data in files.items():
-        _hand_off(name, data)
+        handoff.send(name, data)
     return rc
 
 

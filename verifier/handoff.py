@@ -13,6 +13,7 @@ files.  Pure standard library: the host imports it too.
 
 import base64
 import re
+import sys
 import zlib
 
 PREFIX = b"#mip6kit-file "
@@ -23,6 +24,13 @@ def encode(name: str, data: bytes) -> bytes:
     if not _NAME.match(name):
         raise ValueError(f"bad handoff file name {name!r}")
     return PREFIX + name.encode() + b" " + base64.b64encode(zlib.compress(data)) + b"\n"
+
+
+def send(name: str, data: bytes) -> None:
+    """Write one file to stdout as a handoff line, after what stdout holds."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(encode(name, data))
+    sys.stdout.buffer.flush()
 
 
 def decode(line: bytes) -> tuple[str, bytes]:

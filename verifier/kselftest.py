@@ -133,9 +133,7 @@ def main(argv: list[str]) -> int:
         print(f"# {spec}: {len(res['tests'])} tests, {len(bad)} failed, {flaky} flaky, "
               f"exit {res['rc']}, {res['seconds']} s")
         print(f"{'not ok' if bad else 'ok'} {n} {spec.replace(' ', '_')}", flush=True)
-        sys.stdout.buffer.write(handoff.encode("selftests.json",
-                                               json.dumps(results, indent=1).encode()))
-        sys.stdout.buffer.flush()
+        handoff.send("selftests.json", json.dumps(results, indent=1).encode())
     return 0
 
 

@@ -38,6 +38,7 @@ from .packets import (
     ones_complement_sum,
     pktinfo,
     pseudo_header_sum_ok,
+    tlvs,
 )
 from .test_hao_checksum import RAW_PATCH, UDP_PATCH
 from .test_xfrm_hoaddr import HOA_PATCH
@@ -95,7 +96,7 @@ def _judge(c: fuzz.Case, wire: list) -> str | None:
     if len(wire) != 1:
         return f"{len(wire)} packets on the HA link, expected 1"
     pkt = wire[0]
-    sent = [h for nh, h in pkt.ext if nh == 60]
+    sent = pkt.dstopts()
     if len(sent) != 1 or sent[0][1:] != c.header[1:]:
         return f"options changed on the wire: {[h.hex() for h in sent]}"
     hoa = fuzz.expected_hoa(sent[0])
@@ -127,7 +128,7 @@ def _campaign(topo, transports: tuple[str, ...]) -> None:
                 stats["cases"] += 1
                 stats[f"{c.transport}/{c.mode}"] += 1
                 stats["one valid HAO" if fuzz.expected_hoa(c.header) else
-                      "malformed" if fuzz.tlvs(c.header) is None else "no valid HAO"] += 1
+                      "malformed" if tlvs(c.header) is None else "no valid HAO"] += 1
                 try:
                     sender.send(c)
                 except OSError as e:

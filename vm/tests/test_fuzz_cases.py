@@ -4,6 +4,7 @@
 from collections import Counter
 
 from mip6kit.verifier import fuzz
+from mip6kit.verifier.packets import tlvs
 
 HOA = bytes.fromhex("20010db8000100000000000000000010")
 
@@ -25,7 +26,7 @@ def test_the_mix_covers_every_class():
         c = fuzz.case(1, i, HOA)
         kinds[c.transport, c.mode] += 1
         kinds["valid" if fuzz.expected_hoa(c.header) else
-              "malformed" if fuzz.tlvs(c.header) is None else "other"] += 1
+              "malformed" if tlvs(c.header) is None else "other"] += 1
     assert all(kinds[t, m] > 50 for t in fuzz.TRANSPORTS for m in fuzz.MODES)
     assert kinds["valid"] > 50 and kinds["malformed"] > 100 and kinds["other"] > 100
 
