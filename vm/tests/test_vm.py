@@ -5,10 +5,20 @@ These reuse the cache of `mip6kit run` (builds are incremental) and take
 about 15 s per boot here.
 """
 
+import base64
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from mip6kit import project_root
 from mip6kit.vm.errors import Exit
+from mip6kit.vm.pipeline import verifier_command
 
 pytestmark = pytest.mark.vm
 
@@ -58,28 +68,25 @@ def test_independent_ha_with_mh_type_policy(cli, tmp_path, variant, expected):
     assert "PASS: BRR (type 0) refused" in res.stdout
 
 
+def _qemu_running(command: str) -> str:
+    """A pgrep -f pattern for the qemu of one guest: virtme-ng passes the
+    guest command base64-encoded on the kernel command line."""
+    return f"qemu-system.*{base64.b64encode(command.encode()).decode()}"
+
+
 @pytest.mark.parametrize("signum", ["SIGTERM", "SIGHUP"])
 def test_signal_kills_the_guest(tmp_path, signum):
     """timeout(1) and CI cancels send SIGTERM, a closed terminal SIGHUP:
     mip6kit exits 128 + the signal and leaves no qemu behind (virtme-ng runs
     in its own session)."""
-    import base64
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     marker = f"{os.getpid()}.{int(signal.Signals[signum])}5"  # only this guest sleeps so
     proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "boot", "--run-dir",
                              str(tmp_path), "--", "sleep", marker], cwd=project_root(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
-    # qemu carries the command base64-encoded on its kernel command line
-    encoded = base64.b64encode(f"sleep {marker}".encode()).decode()
-
     def qemu_alive() -> bool:
-        ps = subprocess.run(["pgrep", "-f", f"qemu-system.*{encoded}"], capture_output=True)
+        ps = subprocess.run(["pgrep", "-f", _qemu_running(f"sleep {marker}")],
+                            capture_output=True)
         return ps.returncode == 0
 
     deadline = time.monotonic() + 300
@@ -109,30 +116,20 @@ def test_built_kernel_passes_config_check(cli, tmp_path, base):
 def test_guest_death_leaves_a_partial_matrix(tmp_path):
     """qemu killed mid-run (a guest that dies): exit 5, and matrix.txt holds
     the tests that finished and marks the rest unfinished."""
-    import base64
-    import os
-    import re
-    import shlex
-    import subprocess
-    import sys
-    import time
-
-    from mip6kit.vm.pipeline import verifier_command
-
     timeout = f"{100 + os.getpid() % 1000 / 1000:g}"  # marks this run's qemu
     proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "run", "--baseline-only",
                              "--run-dir", str(tmp_path), "--test-timeout", timeout,
                              "-k", "test_hao_checksum"], cwd=project_root(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    encoded = base64.b64encode(shlex.join(verifier_command(["-k", "test_hao_checksum"],
-                                                           float(timeout))).encode()).decode()
+    qemu = _qemu_running(shlex.join(verifier_command(["-k", "test_hao_checksum"],
+                                                     float(timeout))))
     ktap = tmp_path / "baseline/guest-stdout.log"
     deadline = time.monotonic() + 900
     second = re.compile(r"^(not )?ok 2 ", re.M)  # two tests done, more to come
     while not (ktap.is_file() and second.search(ktap.read_text())):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
-    assert subprocess.run(["pkill", "-KILL", "-f", f"qemu-system.*{encoded}"]).returncode == 0
+    assert subprocess.run(["pkill", "-KILL", "-f", qemu]).returncode == 0
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == Exit.BOOT_FAILURE, err
     table = (tmp_path / "matrix.txt").read_text()
