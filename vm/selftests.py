@@ -108,9 +108,9 @@ def compare(results: dict[str, dict], specs: list[str]) -> list[Row]:
         for name in names:
             outcomes = {v: p["tests"].get(name, "missing") for v, p in per.items()}
             reason = ""
-            if "failed" in outcomes.values():
-                tails = {v: "".join(p["tail"][-3:]).strip() for v, p in per.items()}
-                reason = next(iter(tails.values())).replace("\n", " | ")[:160]
+            if "failed" in outcomes.values():  # the first kernel's last lines
+                tail = next(iter(per.values()))["tail"][-3:]
+                reason = "".join(tail).strip().replace("\n", " | ")[:160]
             rows.append(Row(spec, name, outcomes, reason))
     return rows
 
