@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Entry point inside the guest: run the suites, hand back results and dmesg.
 
-  python -m mip6kit.verifier.guest [--test-timeout=S] [pytest args...]
+  python -m mip6kit.verifier.guest [--test-timeout=S] [--modules=A,B] [pytest args...]
 
 KTAP goes to stdout.  results.json (outcome and patch ties per test, read
 by the host to build the matrix) is handed off (verifier/handoff.py) after
@@ -13,10 +13,15 @@ Each phase of a test (setup, call, teardown) has a timeout, the first
 argument --test-timeout=S (DEFAULT_TEST_TIMEOUT if absent): a hung test
 fails alone and the run goes on.  (pytest-timeout cannot be used: it writes
 its stack dump through pytest's terminal reporter, which KTAP replaces.)
+--modules names the test modules that hold the host's selection, so that
+the guest imports only those (an import costs seconds under TCG); without
+it the whole suite is collected.  Plugins are not auto-loaded from entry
+points for the same reason: the ones the verifier uses are named.
 Exits with pytest's exit code.
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -97,14 +102,19 @@ class PhaseTimeout:
         yield from self._bounded()
 
 
-def split_timeout(argv: list[str]) -> tuple[float, list[str]]:
-    """(seconds, the rest) from [--test-timeout=S] + pytest args."""
+def split_options(argv: list[str]) -> tuple[float, list[str], list[str]]:
+    """(seconds, modules, the rest) from [--test-timeout=S] [--modules=A,B]
+    + pytest args."""
+    seconds, modules = DEFAULT_TEST_TIMEOUT, []
     if argv[:1] and argv[0].startswith("--test-timeout="):
-        return float(argv[0].partition("=")[2]), argv[1:]
-    return DEFAULT_TEST_TIMEOUT, argv
+        seconds, argv = float(argv[0].partition("=")[2]), argv[1:]
+    if argv[:1] and argv[0].startswith("--modules="):
+        modules, argv = argv[0].partition("=")[2].split(","), argv[1:]
+    return seconds, modules, argv
 
 
 def main(argv: list[str]) -> int:
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     with tempfile.TemporaryDirectory(prefix="mip6kit-") as tmp:
         rc, files = run(Path(tmp), argv)
     for name, data in files.items():
@@ -114,9 +124,10 @@ def main(argv: list[str]) -> int:
 
 def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     recorder = ResultsRecorder()
-    seconds, argv = split_timeout(argv)
+    seconds, modules, argv = split_options(argv)
     here = Path(__file__).resolve().parent
-    args = [str(here), "-p", "mip6kit.verifier.ktap", "-p", "no:terminal",
+    paths = [str(here / m) for m in modules] or [str(here)]
+    args = [*paths, "-p", "mip6kit.verifier.ktap", "-p", "no:terminal",
             "-p", "no:cacheprovider", f"--junitxml={out / 'junit.xml'}",
             f"--rootdir={here}", "-c", "/dev/null", *argv]
     rc = int(pytest.main(args, plugins=[recorder, PhaseTimeout(seconds)]))

@@ -4,6 +4,7 @@
 import contextlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -167,17 +168,23 @@ def _drop_legacy_layout(job: Job) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def verifier_command(pytest_args: list[str], test_timeout: float) -> list[str]:
+def verifier_command(pytest_args: list[str], test_timeout: float,
+                     modules: list[str] | None = None) -> list[str]:
+    """The guest's command; modules limits its collection to those test
+    modules (the host's selection), none means the whole suite."""
     return [sys.executable, "-m", "mip6kit.verifier.guest", f"--test-timeout={test_timeout:g}",
-            *pytest_args]
+            *([f"--modules={','.join(modules)}"] if modules else []), *pytest_args]
 
 
-def check_selection(pytest_args: list[str]) -> None:
+def check_selection(pytest_args: list[str]) -> list[str]:
     """Collect on the host first, so a bad -k or a broken suite fails before
-    any build.  This also leaves the bytecode and pytest's rewritten test
-    modules in verifier/__pycache__ for the guest, which sees the checkout
-    read-only and would otherwise compile them on every boot (slow under
-    TCG), so bytecode writing is forced on for this one command."""
+    any build, and return the test modules that hold the selection (none
+    when there is no selection: the guest then collects everything).
+
+    This also leaves the bytecode and pytest's rewritten test modules in
+    verifier/__pycache__ for the guest, which sees the checkout read-only
+    and would otherwise compile them on every boot (slow under TCG), so
+    bytecode writing is forced on for this one command."""
     verifier = project_root() / "verifier"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     res = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
@@ -190,6 +197,9 @@ def check_selection(pytest_args: list[str]) -> None:
         what = f"bad test selection {' '.join(pytest_args)}" if pytest_args else \
             "the verifier does not collect"
         raise MipError(f"{what}: {lines[-1] if lines else 'pytest failed'}")
+    if not pytest_args:
+        return []
+    return sorted({m.group(1) for m in re.finditer(r"^(test_\w+\.py)::", res.stdout, re.M)})
 
 
 def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:
@@ -266,13 +276,13 @@ def _partial_matrix(job: Job, variants: list[str]) -> None:
 def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
         baseline_only: bool, test_timeout: float) -> Exit:
     variants = job.variants(baseline_only)
-    check_selection(pytest_args)
+    modules = check_selection(pytest_args)
     with locked(job):
         images = {v: build_variant(job, v) for v in variants}
         use_kvm = decide_kvm(job, images[variants[0]], kvm)
         try:
             verified = verify(job, images, use_kvm, timeout,
-                              verifier_command(pytest_args, test_timeout))
+                              verifier_command(pytest_args, test_timeout, modules))
         except MipError as e:
             if e.code in (Exit.BOOT_FAILURE, Exit.KERNEL_CRASH):
                 _partial_matrix(job, variants)

@@ -36,6 +36,9 @@ def test_vng_argv_tcg_and_timeout_dirs(tmp_path):
     argv = boot.vng_argv(tmp_path / "bzImage", ["sh", "-c", "exit 7"], False, [tmp_path])
     assert "--disable-kvm" in argv and f"--rwdir={tmp_path}" in argv
     assert argv[-2:] == ["--exec", "sh -c 'exit 7'"]
+    # no 3 s of virtiofsd retries, and a root mount that caches what it read
+    assert "--force-9p" in argv and argv[argv.index("--append") + 1] == boot.ROOTFLAGS
+    assert ",cache=loose" in boot.ROOTFLAGS
 
 
 def test_handoff_lines_become_files(tmp_path):

@@ -94,3 +94,10 @@ def test_runs_latest_survives_concurrent_runs(tmp_path):
     latest = tmp_path / "runs/latest"
     assert latest.is_symlink() and latest.resolve() in made
     assert not list((tmp_path / "runs").glob(".latest-*")), "a staged link was left behind"
+
+
+def test_selection_names_the_modules_the_guest_collects():
+    from mip6kit.vm.pipeline import check_selection
+    assert check_selection(["-k", "test_mh_bu_cmsg_hao or test_round_trip"]) == [
+        "test_hao_checksum.py", "test_xfrm_hoaddr.py"]
+    assert check_selection([]) == [], "no selection: the guest collects the whole suite"

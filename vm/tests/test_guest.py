@@ -67,3 +67,14 @@ def test_killed_guest_leaves_partial_results(tmp_path):
     assert _outcomes(_results(seen)[-1]) == {"test_quick": "passed",
                                              "test_hangs": "unfinished",
                                              "test_after": "unfinished"}
+
+
+def test_modules_limit_what_the_guest_imports():
+    """--modules (the host's selection) is all the guest collects, so it
+    imports no other test module."""
+    out = subprocess.run([sys.executable, "-m", "mip6kit.verifier.guest", "--test-timeout=5",
+                          "--modules=test_rh2.py,test_addr_flags.py", "--collect-only"],
+                         capture_output=True, timeout=120).stdout
+    collected = _results(out.splitlines())[0]
+    assert collected and {k.split("::")[0] for k in collected} == {"test_rh2.py",
+                                                                    "test_addr_flags.py"}
