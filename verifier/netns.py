@@ -101,6 +101,17 @@ class Namespace:
             raise KeyError(f"{counter} not in {' or '.join(STAT_FILES)} of netns {self.name}")
         return found[counter]
 
+    def syn_recv_peers(self, timeout: float = 3.0) -> list[str]:
+        """Peers of the pending TCP connection requests (ss, state
+        SYN-RECV), waiting up to timeout for the first one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.run("ss", "-Htn", "state", "syn-recv").stdout.splitlines()
+            peers = [line.split()[-1].rsplit(":", 1)[0].strip("[]") for line in lines if line]
+            if peers or time.monotonic() > deadline:
+                return peers
+            time.sleep(0.05)
+
     def add_addr(self, ifname: str, addr: str, prefixlen: int, flags: int = 0) -> None:
         self.ipr.addr("add", index=self.ifindex(ifname), address=addr,
                       prefixlen=prefixlen, flags=flags)

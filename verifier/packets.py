@@ -2,7 +2,7 @@
 """IPv6 packet dissection and an independent upper-layer checksum oracle.
 
 Written from RFC 8200 (section 8.1, pseudo-header) and RFC 6275 (sections
-6.3 and 6.4): with a Home Address option the pseudo-header source is the
+6.1.1, 6.3, 6.4 and 11.3.1): with a Home Address option the pseudo-header source is the
 home address; with a type 2 routing header the destination is the final
 one (the home address in the RH2).  scapy's in6_chksum only looks for a HAO
 when it is the sole option of its header, so it is not used as the oracle.
@@ -116,7 +116,7 @@ def pseudo_header_sum_ok(pkt: Packet, src: bytes, dst: bytes) -> bool:
 
 def checksum_source(pkt: Packet) -> bytes | None:
     """Which source address the sender summed over: HoA, packet source, or
-    None when neither verifies (RFC 6275 6.3 wants the HoA when a HAO is present)."""
+    None when neither verifies (RFC 6275 6.1.1 and 11.3.1 want the HoA when a HAO is present)."""
     dst = pkt.rh2_home() or pkt.dst
     hoa = home_address(pkt)
     if hoa is not None and ones_complement_sum(hoa) == ones_complement_sum(pkt.src):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mip6kit import project_root
 
-from . import boot, build, matrix, profile, scratch, tree
+from . import boot, build, matrix, profile, scratch, stage, tree
 from .cache import Lock, short_hash, tree_key
 from .errors import Exit, MipError
 from .proc import Runner
@@ -168,12 +168,39 @@ def _drop_legacy_layout(job: Job) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
+SELFTEST = "mip6_hao"  # the series' in-tree selftest: SELFTEST.sh and its helper
+SELFTEST_MODULE = "test_selftest.py"  # the verifier module that runs it
+
+
 def verifier_command(pytest_args: list[str], test_timeout: float,
-                     modules: list[str] | None = None) -> list[str]:
+                     modules: list[str] | None = None,
+                     selftest: Path | None = None) -> list[str]:
     """The guest's command; modules limits its collection to those test
-    modules (the host's selection), none means the whole suite."""
-    return [sys.executable, "-m", "mip6kit.verifier.guest", f"--test-timeout={test_timeout:g}",
+    modules (the host's selection), none means the whole suite.  selftest
+    is the staged series selftest; without it, its module is not run."""
+    if selftest is not None:
+        env = ["env", f"MIP6KIT_SELFTEST_DIR={selftest}"]
+    else:
+        env = []
+        pytest_args = [f"--ignore={project_root() / 'verifier' / SELFTEST_MODULE}",
+                       *pytest_args]
+    return [*env, sys.executable, "-m", "mip6kit.verifier.guest",
+            f"--test-timeout={test_timeout:g}",
             *([f"--modules={','.join(modules)}"] if modules else []), *pytest_args]
+
+
+def stage_selftest(job: Job) -> Path | None:
+    """Stage the series' own selftest from the patched tree into the run
+    directory, for both guests; None when there is no patched tree in this
+    run or the series does not add the selftest."""
+    net = job.src("patched") / stage.NET
+    if job.runner.dry_run or not (net / f"{SELFTEST}.sh").is_file():
+        return None
+    dest = job.rundir / "selftest"
+    dest.mkdir(parents=True, exist_ok=True)
+    stage.copy_script(net, f"{SELFTEST}.sh", dest)
+    stage.compile_helper(net, SELFTEST, dest)
+    return dest
 
 
 def check_selection(pytest_args: list[str]) -> list[str]:
@@ -279,10 +306,14 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
     modules = check_selection(pytest_args)
     with locked(job):
         images = {v: build_variant(job, v) for v in variants}
+        selftest = stage_selftest(job) if "patched" in variants else None
+        if selftest is None and modules == [SELFTEST_MODULE]:
+            raise MipError(f"{SELFTEST_MODULE} runs the series' selftest from the patched "
+                           "tree: drop --baseline-only (or use a series that adds it)")
         use_kvm = decide_kvm(job, images[variants[0]], kvm)
         try:
             verified = verify(job, images, use_kvm, timeout,
-                              verifier_command(pytest_args, test_timeout, modules))
+                              verifier_command(pytest_args, test_timeout, modules, selftest))
         except MipError as e:
             if e.code in (Exit.BOOT_FAILURE, Exit.KERNEL_CRASH):
                 _partial_matrix(job, variants)

@@ -17,17 +17,16 @@ as its reason.
 import json
 import logging
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import pipeline
 from .errors import Exit, MipError
+from .stage import NET, compile_helper, copy_script
 
 log = logging.getLogger(__name__)
 
-NET = Path("tools/testing/selftests/net")
 HELPERS = ("nettest", "cmsg_sender", "udpgso")
 SUPPORT = ("lib.sh", "in_netns.sh")  # copied when the tree has them (6.1 has no lib.sh)
 # fcnal-test.sh has over 1,000 cases and takes hours under TCG: its IPv6
@@ -57,20 +56,14 @@ def stage(src: Path, dest: Path, specs: list[str]) -> Path:
     net = src / NET
     dest.mkdir(parents=True, exist_ok=True)
     for name in dict.fromkeys(s.partition(":")[0] for s in specs):
-        if not (net / name).is_file():
-            raise MipError(f"{net / name} not found: this tree has no such selftest")
-        shutil.copy2(net / name, dest / name)
+        copy_script(net, name, dest)
     for name in SUPPORT:
         if (net / name).is_file():
             shutil.copy2(net / name, dest / name)
     (dest / "slowwait").write_text(SLOWWAIT)
     (dest / "slowwait").chmod(0o755)
     for helper in HELPERS:
-        res = subprocess.run(["gcc", "-O2", "-I..", "-o", str(dest / helper), f"{helper}.c"],
-                             cwd=net, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise MipError(f"compiling {net / helper}.c failed:\n{res.stderr.strip()}",
-                           Exit.BUILD_FAILURE)
+        compile_helper(net, helper, dest)
     return dest
 
 

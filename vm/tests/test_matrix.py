@@ -25,6 +25,18 @@ def test_unguarded_test_must_pass_on_both():
     assert not rows[0].ok
 
 
+def test_known_limitation_xfails_everywhere():
+    """An unmarked test may document a limitation by xfailing on every
+    kernel; an XPASS (strict: reported failed) or a mix is unexpected."""
+    judge = matrix.judge
+    assert judge({"baseline": {"t": _r("xfailed")}, "patched": {"t": _r("xfailed")}}, [P])[0].ok
+    assert not judge({"baseline": {"t": _r("xfailed")}, "patched": {"t": _r("failed")}},
+                     [P])[0].ok
+    assert not judge({"baseline": {"t": _r("xfailed", [P])},
+                      "patched": {"t": _r("xfailed", [P])}}, [P])[0].ok, \
+        "a guarded test must flip, not xfail"
+
+
 def test_marker_must_name_a_patch_of_some_series():
     rows = matrix.judge({"baseline": {"t": _r("failed", ["nope"])},
                          "patched": {"t": _r("passed", ["nope"])}}, [P], frozenset({"other"}))

@@ -122,7 +122,7 @@ def test_guest_death_leaves_a_partial_matrix(tmp_path):
                              "-k", "test_hao_checksum"], cwd=project_root(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     qemu = _qemu_running(shlex.join(verifier_command(["-k", "test_hao_checksum"],
-                                                     float(timeout))))
+                                                     float(timeout), ["test_hao_checksum.py"])))
     ktap = tmp_path / "baseline/guest-stdout.log"
     deadline = time.monotonic() + 900
     second = re.compile(r"^(not )?ok 2 ", re.M)  # two tests done, more to come

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The series' in-tree selftest, tools/testing/selftests/net/mip6_hao.sh
+(patch "selftests: net: add a Mobile IPv6 home address option test"), run
+on this kernel: each of its KTAP cases is a test here, guarded like the
+verifier's own tests.
+
+The host stages the script and its helper, compiled from the patched tree,
+and names the directory in MIP6KIT_SELFTEST_DIR; the same files then run on
+the baseline kernel.  The script's oracle is the home agent's kernel, and
+its controls tell a broken set-up from a checksum failure.
+"""
+
+import functools
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCRIPT = "mip6_hao.sh"
+RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
+UDP_PATCH = "ipv6-udp-use-the-home-address-for-the-checksum"
+EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
+CASES = {
+    "control_home_source": None,
+    "mh_cmsg_hao": RAW_PATCH,
+    "mh_sticky_hao": RAW_PATCH,
+    "icmp_cmsg_hao": RAW_PATCH,
+    "udp_cmsg_hao": UDP_PATCH,
+    "control_pktinfo_link_without_hao": None,
+    "hao_pktinfo_link": EGRESS_PATCH,
+}
+RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # SKIP (.*))?$")
+
+
+@functools.cache
+def run_script() -> tuple[dict[str, tuple[str, str]], str]:
+    """{case: (verdict, skip reason)} and the whole output of one run."""
+    where = os.environ.get("MIP6KIT_SELFTEST_DIR")
+    if not where:
+        pytest.skip("MIP6KIT_SELFTEST_DIR not set: the host stages the selftest "
+                    "from the patched tree (mip6kit run without --baseline-only)")
+    script = Path(where) / SCRIPT
+    res = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=300)
+    out = res.stdout + res.stderr
+    cases = {}
+    for line in res.stdout.splitlines():
+        m = RESULT.match(line)
+        if m:
+            cases[m.group(2)] = (m.group(1), m.group(3) or "")
+    if res.returncode == 4 and not cases:
+        pytest.skip(f"{SCRIPT} skipped: {out.strip().splitlines()[-1:]}")
+    return cases, out
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(name, marks=[pytest.mark.patch(guard)] if guard else [])
+    for name, guard in CASES.items()
+])
+def test_mip6_hao_selftest(case):
+    """One KTAP case of the selftest: ok passes, not ok fails with the
+    script's diagnostics for it, ok # SKIP skips with its reason."""
+    cases, out = run_script()
+    assert case in cases, f"{SCRIPT} did not report {case}:\n{out}"
+    verdict, reason = cases[case]
+    if reason:
+        pytest.skip(f"{SCRIPT}: {reason}")
+    notes = [ln for ln in out.splitlines() if ln.startswith(f"# {case}:")]
+    assert verdict == "ok", "\n".join(notes) or out
