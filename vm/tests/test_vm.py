@@ -23,7 +23,6 @@ from mip6kit.vm.pipeline import verifier_command
 pytestmark = pytest.mark.vm
 
 SELFTESTS = project_root() / "kernel-src-overlay/tools/testing/selftests/net/mip6"
-SELFTEST = str(SELFTESTS / "hao_bu.sh")
 
 
 def test_boot_passes_exit_code_through(cli, tmp_path):
@@ -45,16 +44,6 @@ def test_timeout_kills_the_guest(cli, tmp_path):
     res = cli("boot", "--run-dir", str(tmp_path), "--timeout", "20", "--", "sleep", "600")
     assert res.returncode == Exit.BOOT_FAILURE, res.stderr
     assert "timed out after 20 s" in res.stderr
-
-
-@pytest.mark.parametrize("variant,expected", [("--baseline", 1), (None, 0)])
-def test_independent_ha_accepts_bu_only_when_patched(cli, tmp_path, variant, expected):
-    """hao_bu.sh sets the HA up with plain ip xfrm and a raw socket, nothing
-    from the verifier: the CoA-sourced BU with a cmsg HAO is accepted only
-    with the series."""
-    args = ["boot", "--run-dir", str(tmp_path)] + ([variant] if variant else [])
-    res = cli(*args, "--", "sh", SELFTEST)
-    assert res.returncode == expected, res.stdout + res.stderr
 
 
 @pytest.mark.parametrize("variant,expected", [("--baseline", 1), (None, 0)])
