@@ -105,7 +105,8 @@ def cmd_boot(args, runner: Runner) -> int:
         image = pipeline.build_variant(job, job.variants(args.baseline)[-1])
         kvm = pipeline.decide_kvm(job, image, args.kvm)
         res = pipeline.boot.boot(image, command, job.rundir / "boot", kvm=kvm, rwdirs=rwdirs,
-                                 timeout=args.timeout, dry_run=runner.dry_run)
+                                 timeout=args.timeout, dry_run=runner.dry_run,
+                                 qemu_opts=args.qemu_opt)
     return res.rc
 
 
@@ -190,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a host directory the guest may write to (repeatable); the "
                     "rest of the host is read-only in the guest. Each costs about 3 s "
                     "of boot time under TCG")
+    bt.add_argument("--qemu-opt", action="append", default=[], metavar="OPT",
+                    help="an extra qemu option, passed to vng --qemu-opts (repeatable), "
+                    "e.g. --qemu-opt='-icount shift=0,sleep=off' for a guest clock that "
+                    "counts instructions (scripts/sendcost.py)")
     bt.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
     bt.set_defaults(func=cmd_boot)
 

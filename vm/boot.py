@@ -65,13 +65,15 @@ def _vng_env() -> dict:
 
 
 def vng_argv(image: Path, command: list[str], kvm: bool, rwdirs: list[Path],
-             memory: str = "1G") -> list[str]:
+             memory: str = "1G", qemu_opts: list[str] | None = None) -> list[str]:
     argv = [_vng(), "--run", str(image), "--verbose", "--cpus", "1", "--memory", memory,
             "--cwd", "/", "--force-9p", "--append", ROOTFLAGS]
     if not kvm:
         argv.append("--disable-kvm")
     for d in rwdirs:
         argv.append(f"--rwdir={d}")
+    for opt in qemu_opts or []:
+        argv.append(f"--qemu-opts={opt}")
     argv += ["--exec", shlex.join(command)]
     return argv
 
@@ -112,7 +114,8 @@ def _pump(stream, sinks, prefix: bytes = b"", files_dir: Path | None = None) -> 
 
 def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: float,
          echo: bool = True, rwdirs: list[Path] | None = None, dry_run: bool = False,
-         tag: str = "", echo_prefix: str = "", files: bool = False) -> BootResult:
+         tag: str = "", echo_prefix: str = "", files: bool = False,
+         qemu_opts: list[str] | None = None) -> BootResult:
     """Run command in a guest; stdout is echoed live, the console goes to a file.
 
     files=True turns the guest's handoff lines (verifier/handoff.py) into
@@ -124,7 +127,7 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
     if not image.is_file() and not dry_run:
         raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
                        Exit.BOOT_FAILURE)
-    argv = vng_argv(image, command, kvm, list(rwdirs or []))
+    argv = vng_argv(image, command, kvm, list(rwdirs or []), qemu_opts=qemu_opts)
     if dry_run:
         print(shlex.join(argv))
         return BootResult(0, outdir / "console.log", outdir / "guest-stdout.log", 0.0)
