@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from mip6kit import __version__
-from mip6kit.vm import configcheck, export, gc, pipeline, profile, selftests, tree
+from mip6kit.vm import configcheck, export, gc, pipeline, profile, selftests, seriescheck, tree
 from mip6kit.vm.cache import cache_root
 from mip6kit.vm.errors import Exit, MipError, Terminated
 from mip6kit.vm.proc import Runner
@@ -82,6 +82,12 @@ def cmd_selftests(args, runner: Runner) -> int:
                  args.scripts or selftests.DEFAULT_SCRIPTS)
     job = pipeline.new_job(args, cache_root(), runner)
     return selftests.run(job, args.kvm, args.timeout, args.script_timeout, specs, args.repeat)
+
+
+def cmd_series_check(args, runner: Runner) -> int:
+    if runner.dry_run:
+        raise MipError("series check has no --dry-run: it builds and boots every step")
+    return seriescheck.run(args, cache_root(), runner)
 
 
 def cmd_build(args, runner: Runner) -> int:
@@ -215,6 +221,20 @@ def build_parser() -> argparse.ArgumentParser:
                          "(exit 1 if a required one is missing, wrong or =m)")
     cc.add_argument("file", type=Path, help="a .config, e.g. /boot/config-$(uname -r)")
     cc.set_defaults(func=cmd_config_check)
+
+    se = sub.add_parser("series", help="series workflows")
+    sesub = se.add_subparsers(dest="series_cmd", metavar="SUBCOMMAND", required=True)
+    sc = sesub.add_parser("check", help="apply the series patch by patch: build, "
+                          "checkpatch --strict and the verifier after each; every test "
+                          "marked patch(X) must flip exactly at X (exit 1 if not)",
+                          epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sc.add_argument("--base", action="append", choices=list(tree.DEBIAN_BASES),
+                    help="a base to check (repeatable; default: every base)")
+    sc.add_argument("-j", "--jobs", type=int, metavar="N", help="make -j (default: all cores)")
+    _guest_options(sc, 900)
+    sc.add_argument("--test-timeout", type=float, default=120, metavar="S",
+                    help="fail a test phase that runs longer than S seconds (default 120)")
+    sc.set_defaults(func=cmd_series_check)
 
     g = sub.add_parser("gc", help="remove old run directories and unused build directories "
                        "from the cache (with --dry-run: list them)")

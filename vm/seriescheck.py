@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""`mip6kit series check`: every patch of a series on its own.
+
+For step 0 (no patch) and after each patch k of the series, the patched
+scratch tree gets patches 1..k (only the files that change are rewritten,
+so each build is incremental), the kernel is built, the patch is checked
+with the tree's scripts/checkpatch.pl --strict, and the whole verifier runs
+in a guest.  The series' own selftest is staged once, from the tree with the
+whole series, and runs at every step.
+
+The verdict, per test: one marked @pytest.mark.patch(X) must fail at every
+step before X and pass from X on (it flips exactly at X); an unmarked test
+must pass (or skip) at every step, or xfail at every step.  Every patch must
+be the flip point of at least one test, unless the series file exempts it
+with a comment line "# exempt: PATCH-FILE: reason" (a selftests-only patch).
+A patch that does not apply or does not build on its own fails the check,
+and so does a checkpatch error, check, or a warning other than the ones a
+tree without git history or a new selftest file always gives.
+"""
+
+import argparse
+import logging
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import matrix, pipeline, tree
+from .errors import Exit, MipError
+
+log = logging.getLogger(__name__)
+
+# Warnings a Debian tree gives every patch: no git history to find a Fixes:
+# commit in, and new selftest files under a directory MAINTAINERS covers.
+BENIGN = (re.compile(r"Unknown commit id"),
+          re.compile(r"added, moved or deleted file\(s\), does MAINTAINERS need updating"))
+EXEMPT = re.compile(r"^#\s*exempt:\s*(\S+?):\s*(.+)$")
+
+
+@dataclass
+class Step:
+    index: int  # 0: no patch
+    patch: str = ""  # slug of patch `index`
+    applies: bool = True
+    builds: bool = True
+    checkpatch: str = "-"
+    checkpatch_ok: bool = True
+    results: dict = field(default_factory=dict)  # results.json of the step's guest
+    flipped: list = field(default_factory=list)
+
+
+def exemptions(series_dir: Path) -> dict[str, str]:
+    """slug -> reason, from the series file's "# exempt: FILE: reason" lines."""
+    out = {}
+    for line in (series_dir / "series").read_text(errors="replace").splitlines():
+        m = EXEMPT.match(line.strip())
+        if m:
+            out[pipeline.slug(Path(m.group(1)))] = m.group(2).strip()
+    return out
+
+
+def checkpatch(src: Path, patch: Path) -> tuple[str, bool]:
+    """(summary, ok) from src's scripts/checkpatch.pl --strict on patch."""
+    res = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", "--no-color",
+                          str(patch)], cwd=src, capture_output=True, text=True)
+    total = re.search(r"total: (\d+) errors, (\d+) warnings, (\d+) checks", res.stdout)
+    if not total:
+        return f"checkpatch did not run: {(res.stderr or res.stdout).strip()[-200:]}", False
+    errors, warnings, checks = map(int, total.groups())
+    msgs = re.findall(r"^WARNING: (.*)$", res.stdout, re.M)
+    benign = sum(any(b.search(m) for b in BENIGN) for m in msgs)
+    ok = errors == 0 and checks == 0 and warnings == benign
+    note = f", {benign} benign" if benign else ""
+    return f"{errors} errors, {warnings} warnings{note}, {checks} checks", ok
+
+
+def judge(steps: list[Step], series: list[str],
+          exempt: dict[str, str]) -> list[str]:
+    """Fill each step's flipped list; return the problems found."""
+    problems = []
+    ran = [s for s in steps if s.builds and s.applies and s.results]
+    tests = sorted({t for s in ran for t in s.results})
+    for test in tests:
+        marks = next(s.results[test]["patches"] for s in ran if test in s.results)
+        guards = [p for p in marks if p in series]
+        got = [(s.index, s.results.get(test, {}).get("outcome", "missing")) for s in ran]
+        shown = " ".join(f"{i}:{o}" for i, o in got)
+        if guards:
+            at = 1 + min(series.index(p) for p in guards)
+            want = [(i, "failed" if i < at else "passed") for i, _ in got]
+            if got != want:
+                problems.append(f"{test} guards {series[at - 1]}: it must fail before "
+                                f"step {at} and pass from it on; got {shown}")
+            else:
+                next(s for s in steps if s.index == at).flipped.append(test)
+        else:
+            outcomes = {o for _, o in got}
+            if not (outcomes <= {"passed", "skipped"} or outcomes == {"xfailed"}):
+                problems.append(f"{test} guards no patch, so it must pass at every step; "
+                                f"got {shown}")
+    for s in steps[1:]:
+        if not s.applies:
+            problems.append(f"patch {s.index} ({s.patch}) does not apply")
+        elif not s.builds:
+            problems.append(f"the tree does not build with patches 1..{s.index} ({s.patch})")
+        if not s.checkpatch_ok:
+            problems.append(f"checkpatch --strict on patch {s.index} ({s.patch}): "
+                            f"{s.checkpatch}")
+        if s.builds and s.applies and not s.flipped and s.patch not in exempt:
+            problems.append(f"patch {s.index} ({s.patch}) flips no test: nothing guards it "
+                            "(exempt it in the series file if that is meant)")
+    return problems
+
+
+def render(base: str, steps: list[Step], exempt: dict[str, str], problems: list[str],
+           seconds: float) -> str:
+    width = max(len(s.patch) for s in steps) if steps else 10
+    lines = [f"base {base}: {len(steps) - 1} patches, {seconds / 60:.1f} min",
+             f"  {'#':>2}  {'patch':<{width}}  applies  builds  {'checkpatch':<44}  flipped"]
+    for s in steps:
+        flipped = (f"{len(s.flipped)} tests" if s.flipped else
+                   f"exempt: {exempt[s.patch]}" if s.patch in exempt else
+                   "-" if s.index == 0 else "none")
+        lines.append(f"  {s.index:>2}  {s.patch or '(no patch)':<{width}}  "
+                     f"{'yes' if s.applies else 'NO':<7}  {'yes' if s.builds else 'NO':<6}  "
+                     f"{s.checkpatch:<44}  {flipped}")
+    lines += [f"  PROBLEM: {p}" for p in problems] or ["  every patch stands on its own"]
+    return "\n".join(lines) + "\n"
+
+
+def _step_job(job: pipeline.Job, k: int) -> pipeline.Job:
+    rundir = job.rundir / f"step-{k}"
+    rundir.mkdir(parents=True, exist_ok=True)
+    return replace(job, patches=job.patches[:k], rundir=rundir)
+
+
+def check_base(job: pipeline.Job, kvm: bool | None, timeout: float,
+               test_timeout: float) -> tuple[list[Step], list[str], dict[str, str]]:
+    series = job.patch_names()
+    exempt = exemptions(job.series_dir)
+    pipeline.check_selection([])
+    steps = [Step(k, series[k - 1] if k else "") for k in range(len(series) + 1)]
+    with pipeline.locked(job):
+        pipeline.build_variant(job, "patched")  # the whole series, for its selftest
+        selftest = pipeline.stage_selftest(job)
+        command = pipeline.verifier_command([], test_timeout, None, selftest)
+        use_kvm = None
+        for step in steps:
+            sjob = _step_job(job, step.index)
+            variant = "patched" if step.index else "baseline"
+            log.info("series check %s: step %d of %d %s", job.tree.label, step.index,
+                     len(series), step.patch or "(no patch)")
+            if step.index:
+                step.checkpatch, step.checkpatch_ok = checkpatch(job.src("patched"),
+                                                                 job.patches[step.index - 1])
+            try:
+                image = pipeline.build_variant(sjob, variant)
+            except MipError as e:
+                step.applies = e.code != Exit.USAGE and "does not apply" not in str(e)
+                step.builds = False
+                log.error("step %d: %s", step.index, e)
+                if not step.applies:
+                    break
+                continue
+            if use_kvm is None:
+                use_kvm = pipeline.decide_kvm(job, image, kvm)
+            res = pipeline.verify(sjob, {variant: image}, use_kvm, timeout, command)[variant]
+            if res.rc not in (0, 1):
+                raise MipError(f"the verifier exited {res.rc} at step {step.index}; see "
+                               f"{res.stdout}", Exit.TEST_FAILURE)
+            step.results = matrix.load(sjob.rundir / variant / "results.json")
+    return steps, judge(steps, series, exempt), exempt
+
+
+def run(args: argparse.Namespace, cache: Path, runner) -> Exit:
+    failed = False
+    for base in args.base or list(tree.DEBIAN_BASES):
+        bargs = argparse.Namespace(base=base, tree=None, series=None, no_series=False,
+                                   run_dir=None, jobs=args.jobs, profile="lean")
+        job = pipeline.new_job(bargs, cache, runner)
+        start = time.monotonic()
+        steps, problems, exempt = check_base(job, args.kvm, args.timeout, args.test_timeout)
+        text = render(base, steps, exempt, problems, time.monotonic() - start)
+        (job.rundir / "series-check.txt").write_text(text)
+        print(text, flush=True)
+        failed |= bool(problems)
+    return Exit.TEST_FAILURE if failed else Exit.PASS
