@@ -157,7 +157,9 @@ def check_base(job: pipeline.Job, kvm: bool | None, timeout: float,
             try:
                 image = pipeline.build_variant(sjob, variant)
             except MipError as e:
-                step.applies = e.code != Exit.USAGE and "does not apply" not in str(e)
+                if e.code != Exit.BUILD_FAILURE:  # the host, not the patch
+                    raise
+                step.applies = "does not apply" not in str(e)
                 step.builds = False
                 log.error("step %d: %s", step.index, e)
                 if not step.applies:
