@@ -5,7 +5,9 @@
                                         [--kernel patched] [--out FILE]
 
 One guest per kernel runs `python -m mip6kit.verifier.guest` N times (a
-fresh pytest each time, no reboot in between).  A test is flaky when its
+fresh pytest each time, no reboot in between).  The bases run at the same
+time, one guest each (a TCG guest keeps one core busy; two guests of one
+base would wait for each other's lock on its work dir).  A test is flaky when its
 KTAP outcome (ok, not ok, skip) is not the same in every run.  Appends a
 summary to --out (default scripts/flakiness-results.txt) and exits 1 if any
 test is flaky or a guest failed.
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mip6kit import project_root
@@ -77,13 +80,18 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--out", type=Path, default=project_root() / "scripts/flakiness-results.txt")
     args = ap.parse_args()
+    bases = args.base or ["6.12", "6.1"]
+    kernels = args.kernel or ["baseline", "patched"]
+
+    def one_base(base: str) -> list[tuple[str, bool]]:
+        return [one_kernel(base, kernel, args.runs) for kernel in kernels]
+
     all_ok = True
-    with args.out.open("a") as out:
+    with args.out.open("a") as out, ThreadPoolExecutor(len(bases)) as pool:
         out.write(f"# flakiness {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}: "
                   f"scripts/flakiness.py --runs {args.runs}\n")
-        for base in args.base or ["6.12", "6.1"]:
-            for kernel in args.kernel or ["baseline", "patched"]:
-                text, ok = one_kernel(base, kernel, args.runs)
+        for future in [pool.submit(one_base, b) for b in bases]:
+            for text, ok in future.result():
                 all_ok &= ok
                 out.write(text + "\n")
                 out.flush()
