@@ -6,10 +6,22 @@ import errno
 import logging
 import signal
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from mip6kit import __version__
-from mip6kit.vm import configcheck, export, gc, pipeline, profile, selftests, seriescheck, tree
+from mip6kit.vm import (
+    bisect,
+    configcheck,
+    export,
+    gc,
+    pipeline,
+    profile,
+    selftests,
+    seriescheck,
+    tree,
+)
 from mip6kit.vm.cache import cache_root
 from mip6kit.vm.errors import Exit, MipError, Terminated
 from mip6kit.vm.proc import Runner
@@ -88,6 +100,24 @@ def cmd_series_check(args, runner: Runner) -> int:
     if runner.dry_run:
         raise MipError("series check has no --dry-run: it builds and boots every step")
     return seriescheck.run(args, cache_root(), runner)
+
+
+def cmd_bisect(args, runner: Runner) -> int:
+    if runner.dry_run:
+        raise MipError("bisect has no --dry-run: every step builds and boots a kernel")
+    if args.retries < 1:
+        raise MipError("--retries must be at least 1")
+    tree_dir = args.tree.expanduser().resolve()
+    if not tree_dir.is_dir():
+        raise MipError(f"--tree {tree_dir}: no such directory")
+    extra = [*(["-j", str(args.jobs)] if args.jobs else []),
+             *([] if args.kvm is None else ["--kvm" if args.kvm else "--no-kvm"]),
+             "--timeout", str(args.timeout)]
+    runs = cache_root() / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    rundir = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-bisect-"), dir=runs))
+    return bisect.run(tree_dir, args.good, args.bad, args.k, args.retries, extra,
+                      cache_root(), rundir)
 
 
 def cmd_build(args, runner: Runner) -> int:
@@ -235,6 +265,23 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--test-timeout", type=float, default=120, metavar="S",
                     help="fail a test phase that runs longer than S seconds (default 120)")
     sc.set_defaults(func=cmd_series_check)
+
+    bi = sub.add_parser("bisect", help="git bisect run over a kernel history: each step "
+                        "builds the lean kernel, boots it and runs the chosen tests",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    bi.add_argument("--tree", type=Path, required=True, metavar="GIT_TREE",
+                    help="a kernel git work tree (only read: mip6kit bisects a --shared "
+                    "clone of it in its cache)")
+    bi.add_argument("--good", required=True, metavar="REV")
+    bi.add_argument("--bad", required=True, metavar="REV")
+    bi.add_argument("-k", metavar="EXPR", default="",
+                    help="the verifier tests to run (pytest -k; default: all)")
+    bi.add_argument("--retries", type=int, default=1, metavar="N",
+                    help="run the tests N times per commit; good only if every run "
+                    "passes (default 1)")
+    bi.add_argument("-j", "--jobs", type=int, metavar="N", help="make -j (default: all cores)")
+    _guest_options(bi, 900)
+    bi.set_defaults(func=cmd_bisect)
 
     g = sub.add_parser("gc", help="remove old run directories and unused build directories "
                        "from the cache (with --dry-run: list them)")
