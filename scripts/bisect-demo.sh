@@ -31,7 +31,7 @@ mkdir -p "$work"
 rsync -a --exclude=/.git "$src/" "$work/linux/"
 cd "$work/linux"
 git init -q
-git add -A
+git add -A -f .   # Debian's .gitignore ignores the whole top level
 git commit -qm "Debian linux-source-6.12"
 git am -q "$series"/0001-*.patch "$series"/0002-*.patch
 good=$(git rev-parse HEAD)
