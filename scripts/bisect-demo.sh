@@ -9,13 +9,13 @@
 # the raw and UDP checksum patches of the series (the good commit), three
 # harmless commits, one that brings the raw.c checksum bug back, three more
 # harmless ones.  Then `mip6kit bisect -k test_mh_bu_cmsg_hao` must name the
-# planted commit.  WORKDIR (default $MIP6KIT_CACHE/bisect-demo) holds the
+# planted commit.  WORKDIR (default $MIP6KIT_CACHE-bisect-demo) holds the
 # history; the output and timing go to OUT (default
 # scripts/bisect-demo-results.txt).  Exit 0 when the planted commit is found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${MIP6KIT_CACHE:-$HOME/.cache/mip6kit}
-work=${1:-$cache/bisect-demo}
+work=${1:-$cache-bisect-demo}
 out=${2:-scripts/bisect-demo-results.txt}
 mip6kit=.venv/bin/mip6kit
 series=$PWD/patches/6.12

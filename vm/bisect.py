@@ -3,8 +3,8 @@
 builds the lean kernel, boots it and runs the chosen verifier tests.
 
 The user's repository is only read: mip6kit clones it with --shared (the
-clone borrows its objects, nothing is written to it) into its cache and
-bisects there.  Each step is `mip6kit run --tree CLONE --no-series
+clone borrows its objects, nothing is written to it) into a directory beside
+its cache ($MIP6KIT_CACHE-bisect) and bisects there.  Each step is `mip6kit run --tree CLONE --no-series
 --baseline-only -k TESTS`, so the scratch copy and the build dir of the
 clone are reused and every step builds incrementally (ccache).  Step exit
 codes for git bisect run: 0 when the tests pass (good), 1 when one fails or
@@ -79,7 +79,8 @@ def prepare(tree: Path, good: str, bad: str, cache: Path) -> tuple[Path, str, st
     if subprocess.run(["git", "-C", str(tree), "merge-base", "--is-ancestor", *revs]
                       ).returncode != 0:
         raise MipError(f"--good {good} is not an ancestor of --bad {bad}")
-    clone = cache / "bisect" / short_hash(str(tree.resolve())) / "linux"
+    # beside the cache, not in it: `mip6kit run --tree` refuses a tree there
+    clone = cache.parent / f"{cache.name}-bisect" / short_hash(str(tree.resolve())) / "linux"
     if not (clone / ".git").is_dir():
         clone.parent.mkdir(parents=True, exist_ok=True)
         log.info("cloning %s into %s (--shared: the objects stay in your repository)",

@@ -45,7 +45,7 @@ def test_the_users_repository_is_only_read(repo, tmp_path):
     before = subprocess.run(["git", "-C", str(repo), "for-each-ref"], capture_output=True,
                             text=True).stdout
     clone, good, bad = bisect.prepare(repo, "HEAD~2", "HEAD", tmp_path / "cache")
-    assert clone.is_relative_to(tmp_path / "cache") and (clone / ".git").is_dir()
+    assert clone.is_relative_to(tmp_path / "cache-bisect") and (clone / ".git").is_dir()
     assert good != bad
     after = subprocess.run(["git", "-C", str(repo), "for-each-ref"], capture_output=True,
                            text=True).stdout
