@@ -67,6 +67,8 @@ found=$(sed -n 's/^first bad commit: \([0-9a-f]*\) .*/\1/p' <<<"$result")
 	echo "# history: Debian 6.12 + raw/udp patches (good), 3 harmless, planted $planted, 3 harmless; made in ${made} s"
 	echo "\$ mip6kit bisect --tree $work/linux --good ${good:0:12} --bad HEAD -k test_mh_bu_cmsg_hao"
 	grep -v '^mip6kit: \[build\]' <<<"$result"
+	logfile=$(sed -n 's/^bisect log: \([^;]*\);.*/\1/p' <<<"$result")
+	[ -n "$logfile" ] && sed 's/^/  /' "$logfile"
 	echo "# exit $rc after ${took} s; planted $planted, found ${found:-nothing}"
 } | tee -a "$out"
 [ "$rc" -eq 0 ] && [ -n "$found" ] && [ "${planted:0:7}" = "${found:0:7}" ]
