@@ -9,7 +9,8 @@ in a guest.  The series' own selftest is staged once, from the tree with the
 whole series, and runs at every step.
 
 The verdict, per test: one marked @pytest.mark.patch(X) must fail at every
-step before X and pass from X on (it flips exactly at X); an unmarked test
+step before X and pass from X on (it flips exactly at X; a test marked with
+several patches needs all of them, so it flips at the last); an unmarked test
 must pass (or skip) at every step, or xfail at every step.  Every patch must
 be the flip point of at least one test, unless the series file exempts it
 with a comment line "# exempt: PATCH-FILE: reason" (a selftests-only patch).
@@ -87,7 +88,7 @@ def judge(steps: list[Step], series: list[str],
         got = [(s.index, s.results.get(test, {}).get("outcome", "missing")) for s in ran]
         shown = " ".join(f"{i}:{o}" for i, o in got)
         if guards:
-            at = 1 + min(series.index(p) for p in guards)
+            at = 1 + max(series.index(p) for p in guards)  # it needs all of them
             want = [(i, "failed" if i < at else "passed") for i, _ in got]
             if got != want:
                 problems.append(f"{test} guards {series[at - 1]}: it must fail before "

@@ -40,6 +40,13 @@ def test_a_test_that_passes_before_its_patch_is_caught():
     assert any("patch 2 (udp-fix) flips no test" in p for p in problems)
 
 
+def test_a_test_of_two_patches_flips_at_the_last():
+    steps = _steps({**GOOD, "t_both": (["raw-fix", "udp-fix"],
+                                       ["failed", "failed", "passed", "passed"])})
+    assert seriescheck.judge(steps, SERIES, EXEMPT) == []
+    assert "t_both" in steps[2].flipped
+
+
 def test_an_unguarded_patch_fails_unless_exempt():
     steps = _steps(GOOD)
     assert any("patch 3 (selftest) flips no test" in p
