@@ -70,24 +70,23 @@ class Bench:
             print(res.stderr[-2000:], file=sys.stderr)
         return seconds
 
-    def bare_vng(self, image: Path, label: str, *options: str) -> float:
+    def bare_vng(self, image: Path, label: str, *options: str) -> None:
         """Time `vng --run image --disable-kvm [options] -- true`; without
         options this is the unit of every ratio."""
         venv_bin = self.checkout / ".venv/bin"
         vng = shutil.which("vng", path=str(venv_bin)) or "vng"
+        argv = [vng, "--run", str(image), "--disable-kvm", *options, "--", "true"]
+        if not options:
+            self.bare = None  # the unit is not a ratio to an older unit
         # vng runs virtme-run through PATH, as mip6kit boot does.
         saved, self.env = self.env, dict(self.env, PATH=f"{venv_bin}:{self.env['PATH']}")
         try:
-            if options:
-                return self.measure(label, [vng, "--run", str(image), "--disable-kvm",
-                                            *options, "--", "true"])
-            self.bare = None
-            self.bare = self.measure(label, [vng, "--run", str(image), "--disable-kvm",
-                                             "--", "true"])
+            seconds = self.measure(label, argv)
         finally:
             self.env = saved
-        self.rows[-1] = self.rows[-1][:3] + (" 1.00x",)
-        return self.bare
+        if not options:
+            self.bare = seconds
+            self.rows[-1] = self.rows[-1][:3] + (" 1.00x",)
 
     def guest_breakdown(self, *args: str) -> list[str]:
         """Boot once and time the pieces of a verifier run inside the guest."""

@@ -6,8 +6,6 @@ import errno
 import logging
 import signal
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 from mip6kit import __version__
@@ -113,9 +111,7 @@ def cmd_bisect(args, runner: Runner) -> int:
     extra = [*(["-j", str(args.jobs)] if args.jobs else []),
              *([] if args.kvm is None else ["--kvm" if args.kvm else "--no-kvm"]),
              "--timeout", str(args.timeout)]
-    runs = cache_root() / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    rundir = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-bisect-"), dir=runs))
+    rundir = pipeline.new_rundir(cache_root(), "bisect")
     return bisect.run(tree_dir, args.good, args.bad, args.k, args.retries, extra,
                       cache_root(), rundir)
 

@@ -262,7 +262,6 @@ def test_pad1_run_before_hao(hao):
     assert_summed_over_hoa(hao, MH, exchange(hao, MH, src=hao.coa, opts=opts))
 
 
-
 TCP_SCOPE = ("known limitation, out of the series' scope: TCP sums over the socket's own "
              "source (tcp_v6_send_check), and a CoA-bound socket with a HAO cannot complete "
              "a handshake; a mobile node's TCP runs from the HoA through an XFRM HoA state")

@@ -26,6 +26,7 @@ from .errors import Exit, MipError
 log = logging.getLogger(__name__)
 
 GOOD, BAD, SKIP, ABORT = 0, 1, 125, 128
+NAMES = {GOOD: "good", BAD: "bad", SKIP: "skip", ABORT: "abort"}
 FIRST_BAD = re.compile(r"^([0-9a-f]{7,40}) is the first bad commit", re.M)
 
 
@@ -50,8 +51,7 @@ def step(clone: Path, rundir: Path, tests: str, retries: int, extra: list[str]) 
         if tests:
             argv += ["-k", tests]
         code = verdict(subprocess.run(argv).returncode)
-        print(f"mip6kit bisect: {rev} try {attempt}/{retries}: "
-              f"{ {GOOD: 'good', BAD: 'bad', SKIP: 'skip'}.get(code, 'abort') } ({out})",
+        print(f"mip6kit bisect: {rev} try {attempt}/{retries}: {NAMES[code]} ({out})",
               flush=True)
         if code != GOOD:
             return code

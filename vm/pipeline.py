@@ -100,11 +100,16 @@ def _rundir(requested: Path | None, cache: Path, kt: tree.KernelTree, runner: Ru
         if not runner.dry_run:
             rundir.mkdir(parents=True, exist_ok=True)
         return rundir
-    runs = cache / "runs"
     if runner.dry_run:
-        return runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{kt.label}"
+        return cache / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{kt.label}"
+    return new_rundir(cache, kt.label)
+
+
+def new_rundir(cache: Path, label: str) -> Path:
+    """A new unique directory under cache/runs, which runs/latest then names."""
+    runs = cache / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    rundir = Path(tempfile.mkdtemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-{kt.label}-",
+    rundir = Path(tempfile.mkdtemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-{label}-",
                                    dir=runs))
     # runs/latest is replaced atomically: two runs at once never see it missing
     staged = runs / f".latest-{os.getpid()}-{threading.get_ident()}"
@@ -269,6 +274,14 @@ def verify(job: Job, images: dict[str, Path], kvm: bool, timeout: float,
     return done
 
 
+def verifier_results(job: Job, variant: str, res: boot.BootResult) -> dict:
+    """results.json of a verifier guest that ran its tests (exit 0 or 1)."""
+    if res.rc not in (0, 1):
+        raise MipError(f"the verifier exited {res.rc} in the {variant} guest (pytest "
+                       f"internal or collection error); see {res.stdout}", Exit.TEST_FAILURE)
+    return matrix.load(job.rundir / variant / "results.json")
+
+
 def _write_matrix(job: Job, results: dict[str, dict]) -> list[matrix.Row]:
     rows = matrix.judge(results, job.patch_names(), other_series_patches(job.patch_names()))
     table = matrix.render(rows)
@@ -322,11 +335,7 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
         return Exit.PASS
     results = {}
     for variant, res in verified.items():
-        if res.rc not in (0, 1):
-            raise MipError(f"the verifier exited {res.rc} in the {variant} guest (pytest "
-                           f"internal or collection error); see {res.stdout}",
-                           Exit.TEST_FAILURE)
-        results[variant] = matrix.load(job.rundir / variant / "results.json")
+        results[variant] = verifier_results(job, variant, res)
     rows = _write_matrix(job, results)
     if not all(r.ok for r in rows):
         return Exit.TEST_FAILURE
