@@ -28,26 +28,36 @@ from .stage import NET, compile_helper, copy_script
 log = logging.getLogger(__name__)
 
 HELPERS = ("nettest", "cmsg_sender", "udpgso")
-SUPPORT = ("lib.sh", "in_netns.sh")  # copied when the tree has them (6.1 has no lib.sh)
+# copied when the tree has them (6.1 has no lib.sh)
+SUPPORT = ("lib.sh", "in_netns.sh", "net_helper.sh")
 # fcnal-test.sh has over 1,000 cases and takes hours under TCG: its IPv6
 # UDP and socket-bind groups are the ones that cross the series' code.
 DEFAULT_SCRIPTS = ("fib_tests.sh", "fib_rule_tests.sh", "cmsg_ipv6.sh", "cmsg_so_mark.sh",
                    "udpgso.sh", "xfrm_policy.sh", "fcnal-test.sh:-t ipv6_udp")
 SMOKE_SCRIPTS = ("cmsg_ipv6.sh", "udpgso.sh")
-# Debian's 6.1.192 backported a fcnal-test.sh that calls slowwait, which
-# upstream defines in net/lib.sh, a file that tree does not have: without it
-# the script races its own servers.  Staged as a command with lib.sh's
-# meaning (timeout in seconds, retry every 0.1 s); a script that sources
-# lib.sh uses its own function instead.
+# Debian's stable trees backported fcnal-test.sh changes that call two
+# functions the script never sources: slowwait (upstream net/lib.sh, which
+# 6.1 does not have) and wait_local_port_listen (net_helper.sh, on both
+# bases).  Without them the script races its own servers: "command not
+# found", then a client that starts before its server fails at random, on
+# either kernel.  Both are staged as commands on the guest's PATH.  slowwait
+# has lib.sh's meaning (timeout in seconds, retry every 0.1 s); a script that
+# sources lib.sh uses its own function instead.
 SLOWWAIT = """#!/bin/bash
 # slowwait TIMEOUT_SEC CMD...: run CMD every 0.1 s until it succeeds (mip6kit)
-end=$((SECONDS + $1)); shift
+end=$(($(date +%s%3N) + $1 * 1000)); shift
 until out=$("$@"); do
-	[ "$SECONDS" -ge "$end" ] && exit 1
+	[ "$(date +%s%3N)" -ge "$end" ] && exit 1
 	sleep 0.1
 done
 echo -n "$out"
 """
+WAIT_LISTEN = """#!/bin/bash
+# wait_local_port_listen NS PORT PROTO: net_helper.sh's function as a command (mip6kit)
+source "$(dirname "$0")/net_helper.sh"
+wait_local_port_listen "$@"
+"""
+COMMANDS = {"slowwait": SLOWWAIT, "wait_local_port_listen": WAIT_LISTEN}
 
 
 def stage(src: Path, dest: Path, specs: list[str]) -> Path:
@@ -60,8 +70,9 @@ def stage(src: Path, dest: Path, specs: list[str]) -> Path:
     for name in SUPPORT:
         if (net / name).is_file():
             shutil.copy2(net / name, dest / name)
-    (dest / "slowwait").write_text(SLOWWAIT)
-    (dest / "slowwait").chmod(0o755)
+    for name, text in COMMANDS.items():
+        (dest / name).write_text(text)
+        (dest / name).chmod(0o755)
     for helper in HELPERS:
         compile_helper(net, helper, dest)
     return dest
@@ -108,6 +119,15 @@ def compare(results: dict[str, dict], specs: list[str]) -> list[Row]:
     return rows
 
 
+def missing_commands(results: dict[str, dict], specs: list[str]):
+    """(spec, variant, commands) for each script that called a command the
+    guest did not have."""
+    for spec in specs:
+        for variant, res in results.items():
+            if (cmds := (res.get(spec) or {}).get("missing")):
+                yield spec, variant, cmds
+
+
 def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
     variants = list(results)
     lines = ["per script: " + ", ".join(f"{v} passed/failed/skipped/flaky" for v in variants)]
@@ -125,6 +145,10 @@ def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
     differ = [r for r in rows if r.differs]
     pre = [r for r in rows if r.pre_existing]
     flaky = [r for r in rows if r.flaky]
+    for spec, variant, cmds in missing_commands(results, specs):
+        lines.append(f"  COMMAND NOT FOUND: {spec} on the {variant} kernel called "
+                     f"{', '.join(cmds)}: its results race or stop early; stage the "
+                     "command (vm/selftests.py COMMANDS) or install it")
     lines.append("")
     lines.append(f"{len(rows)} tests, {len(differ)} differ between the kernels, "
                  f"{len(pre)} fail on both (pre-existing), {len(flaky)} flaky (outcome "
@@ -165,4 +189,4 @@ def run(job: pipeline.Job, kvm: bool | None, timeout: float, script_timeout: flo
     sys.stdout.write(table)
     log.info("results in %s", job.rundir)
     bad = [r for r in rows if r.differs or "unfinished" in r.outcomes.values()]
-    return Exit.TEST_FAILURE if bad else Exit.PASS
+    return Exit.TEST_FAILURE if bad or any(missing_commands(results, specs)) else Exit.PASS

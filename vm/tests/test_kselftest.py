@@ -67,12 +67,26 @@ def test_pass_fail_lines():
 def test_repeats_merge_into_flaky():
     from mip6kit.verifier.kselftest import merge
     runs = [{"args": "", "rc": 1, "seconds": 1.0, "tests": {"a": "passed", "b": "failed"},
-             "tail": []},
+             "tail": [], "missing": ["slowwait"]},
             {"args": "", "rc": 0, "seconds": 2.0, "tests": {"a": "passed", "b": "passed"},
-             "tail": ["x"]}]
+             "tail": ["x"], "missing": []}]
     m = merge(runs)
     assert m["tests"] == {"a": "passed", "b": "flaky"} and m["rc"] == [1, 0]
-    assert m["seconds"] == 3.0 and m["tail"] == ["x"]
+    assert m["seconds"] == 3.0 and m["tail"] == ["x"] and m["missing"] == ["slowwait"]
+
+
+def test_a_command_not_found_is_named_and_fails_the_comparison(tmp_path):
+    from mip6kit.verifier.kselftest import run_script
+    (tmp_path / "late.sh").write_text(
+        "mip6kit_no_such_wait ns 12345 udp\necho 'TEST: server  [ OK ]'\n")
+    res = run_script(tmp_path, "late.sh", 30)
+    assert res["tests"] == {"server": "passed"}
+    assert res["missing"] == ["mip6kit_no_such_wait"]
+    results = {"baseline": {"late.sh": res}, "patched": {"late.sh": res}}
+    text = selftests.render(selftests.compare(results, ["late.sh"]), ["late.sh"], results)
+    assert "COMMAND NOT FOUND: late.sh on the baseline kernel called mip6kit_no_such_wait" \
+        in text
+    assert list(selftests.missing_commands(results, ["late.sh"]))
 
 
 def test_flaky_is_reported_not_a_difference():
