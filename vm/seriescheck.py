@@ -61,10 +61,12 @@ def exemptions(series_dir: Path) -> dict[str, str]:
     return out
 
 
-def checkpatch(src: Path, patch: Path) -> tuple[str, bool]:
-    """(summary, ok) from src's scripts/checkpatch.pl --strict on patch."""
+def checkpatch(src: Path, patch: Path, report: Path) -> tuple[str, bool]:
+    """(summary, ok) from src's scripts/checkpatch.pl --strict on patch; its
+    whole output goes to report."""
     res = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", "--no-color",
                           str(patch)], cwd=src, capture_output=True, text=True)
+    report.write_text(res.stdout + res.stderr)
     total = re.search(r"total: (\d+) errors, (\d+) warnings, (\d+) checks", res.stdout)
     if not total:
         return f"checkpatch did not run: {(res.stderr or res.stdout).strip()[-200:]}", False
@@ -153,8 +155,9 @@ def check_base(job: pipeline.Job, kvm: bool | None, timeout: float,
             log.info("series check %s: step %d of %d %s", job.tree.label, step.index,
                      len(series), step.patch or "(no patch)")
             if step.index:
-                step.checkpatch, step.checkpatch_ok = checkpatch(job.src("patched"),
-                                                                 job.patches[step.index - 1])
+                step.checkpatch, step.checkpatch_ok = checkpatch(
+                    job.src("patched"), job.patches[step.index - 1],
+                    sjob.rundir / "checkpatch.txt")
             try:
                 image = pipeline.build_variant(sjob, variant)
             except MipError as e:

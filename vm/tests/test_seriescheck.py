@@ -79,8 +79,10 @@ def test_checkpatch_tolerates_only_the_benign_warnings(tmp_path):
     script.parent.mkdir()
     script.write_text('print "WARNING: Unknown commit id \'abc\', maybe rebased?\\n";\n'
                       'print "total: 0 errors, 1 warnings, 0 checks, 9 lines checked\\n";\n')
-    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch") == (
+    report = tmp_path / "checkpatch.txt"
+    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch", report) == (
         "0 errors, 1 warnings, 1 benign, 0 checks", True)
+    assert "Unknown commit id" in report.read_text()
     script.write_text('print "WARNING: line length of 120 exceeds 100 columns\\n";\n'
                       'print "total: 0 errors, 1 warnings, 0 checks, 9 lines checked\\n";\n')
-    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch")[1] is False
+    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch", report)[1] is False
