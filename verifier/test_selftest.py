@@ -5,9 +5,12 @@ on this kernel: each of its KTAP cases is a test here, guarded like the
 verifier's own tests.
 
 The host stages the script and its helper, compiled from the patched tree,
-and names the directory in MIP6KIT_SELFTEST_DIR; the same files then run on
-the baseline kernel.  The script's oracle is the home agent's kernel, and
-its controls tell a broken set-up from a checksum failure.
+under that tree's kselftest runner (vm/stage.py runner), and names the
+directory in MIP6KIT_SELFTEST_DIR; the same files then run on the baseline
+kernel, as `run_kselftest.sh -t net:mip6_hao.sh`.  The runner prefixes the
+script's own KTAP with "# " and ends with its verdict for the whole script.
+The script's oracle is the home agent's kernel, and its controls tell a
+broken set-up from a checksum failure.
 """
 
 import functools
@@ -32,25 +35,31 @@ CASES = {
     "hao_pktinfo_link": EGRESS_PATCH,
 }
 RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # SKIP (.*))?$")
+RUNNER_VERDICT = re.compile(rf"^(ok|not ok) \d+ selftests: net: {re.escape(SCRIPT)}(?: # (.*))?$")
 
 
 @functools.cache
 def run_script() -> tuple[dict[str, tuple[str, str]], str]:
-    """{case: (verdict, skip reason)} and the whole output of one run."""
+    """{case: (verdict, skip reason)} and the script's own output, from one
+    run under the kselftest runner."""
     where = os.environ.get("MIP6KIT_SELFTEST_DIR")
     if not where:
         pytest.skip("MIP6KIT_SELFTEST_DIR not set: the host stages the selftest "
                     "from the patched tree (mip6kit run without --baseline-only)")
-    script = Path(where) / SCRIPT
-    res = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=300)
-    out = res.stdout + res.stderr
+    res = subprocess.run(["bash", str(Path(where) / "run_kselftest.sh"),
+                          "-t", f"net:{SCRIPT}"], capture_output=True, text=True, timeout=300)
+    runner = [ln for ln in res.stdout.splitlines() if RUNNER_VERDICT.match(ln)]
+    assert runner, f"run_kselftest.sh gave no verdict for {SCRIPT}:\n{res.stdout}{res.stderr}"
+    _, note = RUNNER_VERDICT.match(runner[-1]).groups()
+    # the script's lines, without the runner's prefix
+    out = "\n".join(ln[2:] for ln in res.stdout.splitlines() if ln.startswith("# "))
     cases = {}
-    for line in res.stdout.splitlines():
-        m = RESULT.match(line)
-        if m:
+    for line in out.splitlines():
+        if (m := RESULT.match(line)):
             cases[m.group(2)] = (m.group(1), m.group(3) or "")
-    if res.returncode == 4 and not cases:
+    if note and note.startswith("SKIP") and not cases:
         pytest.skip(f"{SCRIPT} skipped: {out.strip().splitlines()[-1:]}")
+    assert not (note and note.startswith("TIMEOUT")), f"{SCRIPT}: {note}:\n{out}"
     return cases, out
 
 

@@ -196,15 +196,18 @@ def verifier_command(pytest_args: list[str], test_timeout: float,
 
 def stage_selftest(job: Job) -> Path | None:
     """Stage the series' own selftest from the patched tree into the run
-    directory, for both guests; None when there is no patched tree in this
-    run or the series does not add the selftest."""
-    net = job.src("patched") / stage.NET
-    if job.runner.dry_run or not (net / f"{SELFTEST}.sh").is_file():
+    directory, under the tree's kselftest runner (run_kselftest.sh -t
+    net:SELFTEST.sh), for both guests; None when there is no patched tree in
+    this run or the series does not add the selftest."""
+    src = job.src("patched")
+    if job.runner.dry_run or not (src / stage.NET / f"{SELFTEST}.sh").is_file():
         return None
     dest = job.rundir / "selftest"
     dest.mkdir(parents=True, exist_ok=True)
-    stage.copy_script(net, f"{SELFTEST}.sh", dest)
-    stage.compile_helper(net, SELFTEST, dest)
+    net = stage.runner(src, dest, [f"{SELFTEST}.sh"])
+    stage.copy_script(src / stage.NET, f"{SELFTEST}.sh", net)
+    (net / f"{SELFTEST}.sh").chmod(0o755)
+    stage.compile_helper(src / stage.NET, SELFTEST, net)
     return dest
 
 

@@ -10,6 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "vm: boots a real kernel under virtme-ng (slow)")
+    # the verifier's guard marker, seen when a host test imports a verifier module
+    config.addinivalue_line("markers", "patch(name): the series patch a verifier test guards")
 
 
 @pytest.fixture
