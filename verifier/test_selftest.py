@@ -7,8 +7,11 @@ verifier's own tests.
 The host stages the script and its helper, compiled from the patched tree,
 under that tree's kselftest runner (vm/stage.py runner), and names the
 directory in MIP6KIT_SELFTEST_DIR; the same files then run on the baseline
-kernel, as `run_kselftest.sh -t net:mip6_hao.sh`.  The runner prefixes the
-script's own KTAP with "# " and ends with its verdict for the whole script.
+kernel, as `run_kselftest.sh -s -t net:mip6_hao.sh` from a writable copy.
+The runner prints its verdict for the whole script, and with -s (the one
+logging option 6.1's runner has too) writes the script's own KTAP, prefixed
+with "# ", to output.log beside itself.  (Without it the runner writes that
+to /dev/stdout, which virtme-ng links to its console port, around any pipe.)
 The script's oracle is the home agent's kernel, and its controls tell a
 broken set-up from a checksum failure.
 """
@@ -16,7 +19,9 @@ broken set-up from a checksum failure.
 import functools
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -46,13 +51,20 @@ def run_script() -> tuple[dict[str, tuple[str, str]], str]:
     if not where:
         pytest.skip("MIP6KIT_SELFTEST_DIR not set: the host stages the selftest "
                     "from the patched tree (mip6kit run without --baseline-only)")
-    res = subprocess.run(["bash", str(Path(where) / "run_kselftest.sh"),
-                          "-t", f"net:{SCRIPT}"], capture_output=True, text=True, timeout=300)
+    with tempfile.TemporaryDirectory(prefix="mip6kit-kselftest-") as tmp:
+        top = Path(tmp) / "kselftest"  # the staged dir is read-only in the guest
+        shutil.copytree(where, top)
+        res = subprocess.run(["bash", str(top / "run_kselftest.sh"), "-s",
+                              "-t", f"net:{SCRIPT}"], capture_output=True, text=True,
+                             timeout=300)
+        log = top / "output.log"
+        assert log.is_file(), f"run_kselftest.sh -s wrote no {log}:\n{res.stdout}{res.stderr}"
+        lines = log.read_text().splitlines()
     runner = [ln for ln in res.stdout.splitlines() if RUNNER_VERDICT.match(ln)]
     assert runner, f"run_kselftest.sh gave no verdict for {SCRIPT}:\n{res.stdout}{res.stderr}"
     _, note = RUNNER_VERDICT.match(runner[-1]).groups()
     # the script's lines, without the runner's prefix
-    out = "\n".join(ln[2:] for ln in res.stdout.splitlines() if ln.startswith("# "))
+    out = "\n".join(ln[2:] for ln in lines if ln.startswith("# "))
     cases = {}
     for line in out.splitlines():
         if (m := RESULT.match(line)):
