@@ -95,7 +95,8 @@ class Row:
 
     @property
     def pre_existing(self) -> bool:
-        return not self.differs and "failed" in self.outcomes.values()
+        """Fails on every kernel (a flaky row is listed as flaky only)."""
+        return not self.flaky and not self.differs and "failed" in self.outcomes.values()
 
 
 def compare(results: dict[str, dict], specs: list[str]) -> list[Row]:

@@ -94,5 +94,9 @@ def test_flaky_is_reported_not_a_difference():
                "patched": {"a.sh": _res({"x": "passed", "y": "passed"})}}
     rows = selftests.compare(results, ["a.sh"])
     assert [r.test for r in rows if r.flaky] == ["x"] and not any(r.differs for r in rows)
+    flaky_failing = selftests.compare(
+        {"baseline": {"a.sh": _res({"x": "failed"})}, "patched": {"a.sh": _res({"x": "flaky"})}},
+        ["a.sh"])
+    assert [(r.flaky, r.pre_existing) for r in flaky_failing] == [(True, False)]
     assert "flaky: a.sh: x: baseline flaky, patched passed" in \
         selftests.render(rows, ["a.sh"], results)
