@@ -17,16 +17,17 @@ import argparse
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mip6kit import project_root
+from mip6kit.vm.cache import cache_root
 
 RESULT = re.compile(r"^(?P<ok>not ok|ok) \d+ (?P<name>\S+)(?P<skip> # SKIP)?")
 MARK = "# flakiness run "
+STAMP = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
 def outcomes(ktap: str) -> list[dict[str, str]]:
@@ -54,19 +55,23 @@ def one_kernel(base: str, kernel: str, runs: int) -> tuple[str, bool]:
     loop = (f"for i in $(seq {runs}); do echo '{MARK}'$i; {py} -m mip6kit.verifier.guest "
             "| grep -v '^#mip6kit-file'; done")
     variant = ["--baseline"] if kernel == "baseline" else []
-    with tempfile.TemporaryDirectory() as run_dir:
-        start = time.monotonic()
-        res = subprocess.run([sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base,
-                              *variant, "--run-dir", run_dir, "--timeout", str(runs * 600),
-                              "--", "sh", "-c", loop], capture_output=True, text=True,
-                             cwd=project_root())
-        seconds = time.monotonic() - start
+    # kept, with every run's KTAP and its diagnostics, so a flake can be read
+    run_dir = cache_root() / "runs" / f"flakiness-{STAMP}-{base}-{kernel}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    res = subprocess.run([sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base,
+                          *variant, "--run-dir", str(run_dir), "--timeout", str(runs * 600),
+                          "--", "sh", "-c", loop], capture_output=True, text=True,
+                         cwd=project_root())
+    seconds = time.monotonic() - start
+    (run_dir / "ktap.txt").write_text(res.stdout)
     per_run = outcomes(res.stdout)
     bad = flaky(per_run)
     ok = res.returncode == 0 and len(per_run) == runs and not bad
     tests = len(set().union(*per_run)) if per_run else 0
     lines = [f"{base} {kernel}: {len(per_run)} of {runs} runs, {tests} tests, "
-             f"{len(bad)} flaky, {seconds:.0f} s, boot exit {res.returncode}"]
+             f"{len(bad)} flaky, {seconds:.0f} s, boot exit {res.returncode}; "
+             f"output in {run_dir / 'ktap.txt'}"]
     lines += [f"  FLAKY {name}: {' '.join(o)}" for name, o in sorted(bad.items())]
     if res.returncode != 0:
         lines += [f"  {ln}" for ln in res.stderr.strip().splitlines()[-5:]]
