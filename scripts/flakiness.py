@@ -23,11 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mip6kit import project_root
+from mip6kit.vm import pipeline
 from mip6kit.vm.cache import cache_root
 
 RESULT = re.compile(r"^(?P<ok>not ok|ok) \d+ (?P<name>\S+)(?P<skip> # SKIP)?")
 MARK = "# flakiness run "
-STAMP = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
 def outcomes(ktap: str) -> list[dict[str, str]]:
@@ -56,8 +56,7 @@ def one_kernel(base: str, kernel: str, runs: int) -> tuple[str, bool]:
             "| grep -v '^#mip6kit-file'; done")
     variant = ["--baseline"] if kernel == "baseline" else []
     # kept, with every run's KTAP and its diagnostics, so a flake can be read
-    run_dir = cache_root() / "runs" / f"flakiness-{STAMP}-{base}-{kernel}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = pipeline.new_rundir(cache_root(), f"flakiness-{base}-{kernel}")
     start = time.monotonic()
     res = subprocess.run([sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base,
                           *variant, "--run-dir", str(run_dir), "--timeout", str(runs * 600),

@@ -60,9 +60,9 @@ def run_script() -> tuple[dict[str, tuple[str, str]], str]:
         log = top / "output.log"
         assert log.is_file(), f"run_kselftest.sh -s wrote no {log}:\n{res.stdout}{res.stderr}"
         lines = log.read_text().splitlines()
-    runner = [ln for ln in res.stdout.splitlines() if RUNNER_VERDICT.match(ln)]
-    assert runner, f"run_kselftest.sh gave no verdict for {SCRIPT}:\n{res.stdout}{res.stderr}"
-    _, note = RUNNER_VERDICT.match(runner[-1]).groups()
+    verdicts = [m for ln in res.stdout.splitlines() if (m := RUNNER_VERDICT.match(ln))]
+    assert verdicts, f"run_kselftest.sh gave no verdict for {SCRIPT}:\n{res.stdout}{res.stderr}"
+    _, note = verdicts[-1].groups()
     # the script's lines, without the runner's prefix
     out = "\n".join(ln[2:] for ln in lines if ln.startswith("# "))
     cases = {}

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from mip6kit.vm.cache import cache_root
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,3 +34,13 @@ def cli():
         return subprocess.run([sys.executable, "-m", "mip6kit", *args], capture_output=True,
                               text=True, env=env, timeout=timeout, cwd=ROOT)
     return run
+
+
+@pytest.fixture(params=["6.12", "6.1"])
+def debian_source(request) -> Path:
+    """The extracted linux-source-X tree of each base in the cache."""
+    src = cache_root() / f"sources/linux-source-{request.param}"
+    if not (src / "Makefile").is_file():
+        pytest.fail(f"{src} missing: run `mip6kit run --base {request.param}` first, "
+                    "which extracts it")
+    return src

@@ -7,7 +7,6 @@ import pytest
 
 from mip6kit.verifier import test_selftest
 from mip6kit.vm import stage
-from mip6kit.vm.cache import cache_root
 
 CASES = """#!/bin/bash
 echo "TAP version 13"
@@ -23,15 +22,10 @@ exit 4
 """
 
 
-@pytest.fixture(params=["6.12", "6.1"])
-def run(request, tmp_path, monkeypatch):
-    src = cache_root() / f"sources/linux-source-{request.param}"
-    if not (src / "Makefile").is_file():
-        pytest.fail(f"{src} missing: run `mip6kit run --base {request.param}` first, "
-                    "which extracts it")
-
+@pytest.fixture
+def run(debian_source, tmp_path, monkeypatch):
     def make(script: str):
-        net = stage.runner(src, tmp_path, [test_selftest.SCRIPT])
+        net = stage.runner(debian_source, tmp_path, [test_selftest.SCRIPT])
         (net / test_selftest.SCRIPT).write_text(script)
         (net / test_selftest.SCRIPT).chmod(0o755)
         monkeypatch.setenv("MIP6KIT_SELFTEST_DIR", str(tmp_path))

@@ -12,16 +12,11 @@ import pytest
 
 from mip6kit.verifier.netns import Namespace, unique_name
 from mip6kit.vm import selftests
-from mip6kit.vm.cache import cache_root
 
 
-@pytest.fixture(params=["6.12", "6.1"])
-def staged(request, tmp_path):
-    src = cache_root() / f"sources/linux-source-{request.param}"
-    if not (src / "Makefile").is_file():
-        pytest.fail(f"{src} missing: run `mip6kit run --base {request.param}` first, "
-                    "which extracts it")
-    return selftests.stage(src, tmp_path, ["fcnal-test.sh:-t ipv6_udp"])
+@pytest.fixture
+def staged(debian_source, tmp_path):
+    return selftests.stage(debian_source, tmp_path, ["fcnal-test.sh:-t ipv6_udp"])
 
 
 @pytest.fixture
