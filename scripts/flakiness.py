@@ -4,8 +4,9 @@
   .venv/bin/python scripts/flakiness.py [--base 6.12] [--base 6.1] [--runs 20]
                                         [--kernel patched] [--out FILE]
 
-One guest per kernel runs `python -m mip6kit.verifier.guest` N times (a
-fresh pytest each time, no reboot in between).  The bases run at the same
+One guest per kernel runs the verifier N times, as `mip6kit run` runs it
+(the same command, the series' selftest staged from the patched tree, the
+same per-test timeout), a fresh pytest each time, no reboot in between.  The bases run at the same
 time, one guest each (a TCG guest keeps one core busy; two guests of one
 base would wait for each other's lock on its work dir).  A test is flaky when its
 KTAP outcome (ok, not ok, skip) is not the same in every run.  Appends a
@@ -15,6 +16,7 @@ test is flaky or a guest failed.
 
 import argparse
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -25,9 +27,11 @@ from pathlib import Path
 from mip6kit import project_root
 from mip6kit.vm import pipeline
 from mip6kit.vm.cache import cache_root
+from mip6kit.vm.proc import Runner
 
 RESULT = re.compile(r"^(?P<ok>not ok|ok) \d+ (?P<name>\S+)(?P<skip> # SKIP)?")
 MARK = "# flakiness run "
+TEST_TIMEOUT = 120  # seconds, mip6kit run's default --test-timeout
 
 
 def outcomes(ktap: str) -> list[dict[str, str]]:
@@ -50,13 +54,25 @@ def flaky(runs: list[dict[str, str]]) -> dict[str, list[str]]:
     return {name: o for name, o in seen.items() if len(set(o)) > 1}
 
 
-def one_kernel(base: str, kernel: str, runs: int) -> tuple[str, bool]:
-    py = sys.executable
-    loop = (f"for i in $(seq {runs}); do echo '{MARK}'$i; {py} -m mip6kit.verifier.guest "
+def stage(base: str, base_dir: Path) -> Path | None:
+    """Build the patched kernel if needed and stage the series' selftest
+    into base_dir, as `mip6kit run` does for its guests."""
+    args = argparse.Namespace(base=base, tree=None, series=None, run_dir=base_dir, jobs=None)
+    job = pipeline.new_job(args, cache_root(), Runner())
+    pipeline.check_selection([])  # the guest's bytecode, as mip6kit run leaves it
+    with pipeline.locked(job):
+        pipeline.build_variant(job, "patched")
+        return pipeline.stage_selftest(job)
+
+
+def one_kernel(base: str, kernel: str, runs: int, base_dir: Path,
+               selftest: Path | None) -> tuple[str, bool]:
+    verifier = shlex.join(pipeline.verifier_command([], TEST_TIMEOUT, None, selftest))
+    loop = (f"for i in $(seq {runs}); do echo '{MARK}'$i; {verifier} "
             "| grep -v '^#mip6kit-file'; done")
     variant = ["--baseline"] if kernel == "baseline" else []
     # kept, with every run's KTAP and its diagnostics, so a flake can be read
-    run_dir = pipeline.new_rundir(cache_root(), f"flakiness-{base}-{kernel}")
+    run_dir = base_dir / kernel
     start = time.monotonic()
     res = subprocess.run([sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base,
                           *variant, "--run-dir", str(run_dir), "--timeout", str(runs * 600),
@@ -88,7 +104,9 @@ def main() -> int:
     kernels = args.kernel or ["baseline", "patched"]
 
     def one_base(base: str) -> list[tuple[str, bool]]:
-        return [one_kernel(base, kernel, args.runs) for kernel in kernels]
+        base_dir = pipeline.new_rundir(cache_root(), f"flakiness-{base}")
+        selftest = stage(base, base_dir)
+        return [one_kernel(base, kernel, args.runs, base_dir, selftest) for kernel in kernels]
 
     all_ok = True
     with args.out.open("a") as out, ThreadPoolExecutor(len(bases)) as pool:

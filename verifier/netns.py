@@ -79,7 +79,10 @@ class Namespace:
 
     def sysctl(self, key: str, value: str | int) -> None:
         path = "/proc/sys/" + key.replace(".", "/")
-        self.run("sh", "-c", f"echo {value} > {path}")
+        # no newline, as sysctl(8) writes: 6.1's per-device
+        # ignore_routes_with_linkdown handler returns 1 (one byte written),
+        # so a shell's "1\n" becomes a short write and its retry fails (EIO)
+        self.run("sh", "-c", f"printf %s {value} > {path}")
 
     def counters(self) -> dict[str, int]:
         """/proc/net/snmp6 and /proc/net/xfrm_stat (when the kernel has it) of
