@@ -171,12 +171,12 @@ def wait_linkdown(ns, ifname: str, prefix: str, timeout: float = 5.0) -> None:
 
 
 # With the carrier gone, the device drops what reaches it in its no-op
-# qdisc, which returns NET_XMIT_CN: sendmsg succeeds and no per-device
-# counter names the packet.  A daemon learns of it from the link state
-# (IFF_LOWER_UP), or asks for an error: with the link's
+# qdisc, which returns NET_XMIT_CN: sendmsg succeeds and no drop counter
+# (tx_dropped, Ip6OutDiscards) names the packet.  A daemon learns of it from
+# the link state (IFF_LOWER_UP), or asks for an error: with the link's
 # ignore_routes_with_linkdown set, the strict lookup finds no route.
 LINK_DOWN = {
-    # ignore_routes_with_linkdown on m2: the error sendmsg returns with the series
+    # m2's setting: the error sendmsg returns with the series
     "default": None,
     "ignore_routes_with_linkdown": "Network is unreachable",
 }
