@@ -11,7 +11,7 @@ time, one guest each (a TCG guest keeps one core busy; two guests of one
 base would wait for each other's lock on its work dir).  A test is flaky when its
 KTAP outcome (ok, not ok, skip) is not the same in every run.  Appends a
 summary to --out (default scripts/flakiness-results.txt) and exits 1 if any
-test is flaky or a guest failed.
+test is flaky, a run verified nothing (a collection error), or a guest failed.
 """
 
 import argparse
@@ -44,6 +44,24 @@ def outcomes(ktap: str) -> list[dict[str, str]]:
             runs[-1][m["name"]] = "skip" if m["skip"] else \
                 "pass" if m["ok"] == "ok" else "fail"
     return runs
+
+
+def broken(ktap: str) -> dict[int, str]:
+    """Runs (numbered from 1) that verified nothing: pytest bailed out (a
+    collection error) or reported no test.  Such a run must not count as
+    a clean one."""
+    bad: dict[int, str] = {}
+    run, results, why = 0, 0, ""
+    for line in [*ktap.splitlines(), MARK]:
+        if line.startswith(MARK):
+            if run and (why or not results):
+                bad[run] = why or "no test result"
+            run, results, why = run + 1, 0, ""
+        elif line.startswith("Bail out!") and not why:
+            why = line
+        elif RESULT.match(line):
+            results += 1
+    return bad
 
 
 def flaky(runs: list[dict[str, str]]) -> dict[str, list[str]]:
@@ -82,12 +100,16 @@ def one_kernel(base: str, kernel: str, runs: int, base_dir: Path,
     (run_dir / "ktap.txt").write_text(res.stdout)
     per_run = outcomes(res.stdout)
     bad = flaky(per_run)
-    ok = res.returncode == 0 and len(per_run) == runs and not bad
+    void = broken(res.stdout)
+    ok = res.returncode == 0 and len(per_run) == runs and not bad and not void
     tests = len(set().union(*per_run)) if per_run else 0
     lines = [f"{base} {kernel}: {len(per_run)} of {runs} runs, {tests} tests, "
              f"{len(bad)} flaky, {seconds:.0f} s, boot exit {res.returncode}; "
              f"output in {run_dir / 'ktap.txt'}"]
     lines += [f"  FLAKY {name}: {' '.join(o)}" for name, o in sorted(bad.items())]
+    if void:
+        lines.append(f"  BROKEN: {len(void)} runs verified nothing (runs "
+                     f"{', '.join(map(str, void))}), e.g. {next(iter(void.values()))}")
     if res.returncode != 0:
         lines += [f"  {ln}" for ln in res.stderr.strip().splitlines()[-5:]]
     return "\n".join(lines), ok

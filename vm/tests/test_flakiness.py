@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-from mip6kit.flakiness import flaky, outcomes
+from mip6kit.flakiness import broken, flaky, outcomes
 
 KTAP = """# flakiness run 1
 KTAP version 1
@@ -19,3 +19,17 @@ def test_outcomes_per_run_and_flaky_tests():
                     {"a.py::t1": "pass", "a.py::t2": "pass", "a.py::t3": "skip"}]
     assert flaky(runs) == {"a.py::t2": ["fail", "pass"]}
     assert flaky(runs[:1] + [{}]) == {n: [o, "missing"] for n, o in runs[0].items()}
+
+
+def test_a_run_that_verified_nothing_is_broken():
+    """A collection error (the guest saw a half-written test module) gives
+    a run with no results: it must not pass as a clean run."""
+    ktap = KTAP + """# flakiness run 3
+# collecting test_x.py failed:
+Bail out! collection error
+KTAP version 1
+1..3
+# flakiness run 4
+"""
+    assert broken(KTAP) == {}
+    assert broken(ktap) == {3: "Bail out! collection error", 4: "no test result"}
