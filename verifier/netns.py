@@ -115,6 +115,22 @@ class Namespace:
                 return peers
             time.sleep(0.05)
 
+    def wait_can_send(self, ifname: str, timeout: float = 10.0) -> None:
+        """Wait until linkwatch has handled ifname's carrier: operstate UP and
+        its qdisc attached.  Until then a new device drops every packet in
+        the no-op qdisc, silently, and under TCG that lasts up to a second
+        after the carrier bit is set."""
+        deadline = time.monotonic() + timeout
+        while True:
+            link = self.ipr.get_links(self.ifindex(ifname))[0]
+            state, qdisc = link.get_attr("IFLA_OPERSTATE"), link.get_attr("IFLA_QDISC")
+            if state == "UP" and qdisc != "noop":
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{ifname} in netns {self.name} cannot send after "
+                                   f"{timeout:g} s: operstate {state}, qdisc {qdisc}")
+            time.sleep(0.02)
+
     def add_addr(self, ifname: str, addr: str, prefixlen: int, flags: int = 0) -> None:
         self.ipr.addr("add", index=self.ifindex(ifname), address=addr,
                       prefixlen=prefixlen, flags=flags)
@@ -140,12 +156,15 @@ class Namespace:
 
 
 def veth(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:
-    """A veth pair with one end in each namespace, both up."""
+    """A veth pair with one end in each namespace, both up and able to send."""
     subprocess.run(["ip", "link", "add", a_if, "netns", a.name, "type", "veth",
                     "peer", "name", b_if, "netns", b.name], check=True,
                    capture_output=True)
-    for ns, ifname in ((a, a_if), (b, b_if)):
+    ends = ((a, a_if), (b, b_if))
+    for ns, ifname in ends:
         ns.ipr.link("set", index=ns.ifindex(ifname), state="up")
+    for ns, ifname in ends:
+        ns.wait_can_send(ifname)
 
 
 def _read_in_netns(netns_fd: int, paths: tuple[str, ...]) -> list[str]:
