@@ -6,10 +6,11 @@
 
 One guest per kernel runs the verifier N times, as `mip6kit run` runs it
 (the same command, the series' selftest staged from the patched tree, the
-same per-test timeout), a fresh pytest each time, no reboot in between.  The bases run at the same
-time, one guest each (a TCG guest keeps one core busy; two guests of one
-base would wait for each other's lock on its work dir).  A test is flaky when its
-KTAP outcome (ok, not ok, skip) is not the same in every run.  Appends a
+same per-test timeout), a fresh pytest each time, no reboot in between.
+The bases run at the same time, one guest each (a TCG guest keeps one core
+busy; two guests of one base would wait for each other's lock on its work
+dir).  A test is flaky when its KTAP outcome (ok, not ok, skip) is not the
+same in every run.  Appends a
 summary to --out (default scripts/flakiness-results.txt) and exits 1 if any
 test is flaky, a run verified nothing (a collection error), or a guest failed.
 """
