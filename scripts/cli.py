@@ -183,9 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--baseline-only", action="store_true",
                    help="build and verify the unpatched kernel only")
     r.add_argument("-k", metavar="EXPR", help="pytest -k expression to select tests")
-    r.add_argument("--test-timeout", type=float, default=120, metavar="S",
+    r.add_argument("--test-timeout", type=float, default=pipeline.TEST_TIMEOUT, metavar="S",
                    help="fail a test phase (setup, call, teardown) that runs longer than S "
-                   "seconds and go on with the next test (default 120)")
+                   "seconds and go on with the next test (default %(default)g)")
     r.set_defaults(func=cmd_run)
 
     st = sub.add_parser("selftests", help="upstream net selftests on the baseline and the "
@@ -258,8 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a base to check (repeatable; default: every base)")
     sc.add_argument("-j", "--jobs", type=int, metavar="N", help="make -j (default: all cores)")
     _guest_options(sc, 900)
-    sc.add_argument("--test-timeout", type=float, default=120, metavar="S",
-                    help="fail a test phase that runs longer than S seconds (default 120)")
+    sc.add_argument("--test-timeout", type=float, default=pipeline.TEST_TIMEOUT, metavar="S",
+                    help="fail a test phase that runs longer than S seconds "
+                    "(default %(default)g)")
     sc.set_defaults(func=cmd_series_check)
 
     bi = sub.add_parser("bisect", help="git bisect run over a kernel history: each step "

@@ -32,7 +32,6 @@ from mip6kit.vm.proc import Runner
 
 RESULT = re.compile(r"^(?P<ok>not ok|ok) \d+ (?P<name>\S+)(?P<skip> # SKIP)?")
 MARK = "# flakiness run "
-TEST_TIMEOUT = 120  # seconds, mip6kit run's default --test-timeout
 
 
 def outcomes(ktap: str) -> list[dict[str, str]]:
@@ -65,6 +64,15 @@ def broken(ktap: str) -> dict[int, str]:
     return bad
 
 
+def cut_short(runs: list[dict[str, str]], guest_failed: bool) -> int | None:
+    """The last run's number if the guest stopped during it (a failed boot
+    whose last run has fewer results than the longest run before it), so
+    that its unfinished tests are not counted as missing."""
+    if guest_failed and len(runs) > 1 and len(runs[-1]) < max(map(len, runs[:-1])):
+        return len(runs)
+    return None
+
+
 def flaky(runs: list[dict[str, str]]) -> dict[str, list[str]]:
     seen: dict[str, list[str]] = defaultdict(list)
     for run in runs:
@@ -86,7 +94,8 @@ def stage(base: str, base_dir: Path) -> Path | None:
 
 def one_kernel(base: str, kernel: str, runs: int, base_dir: Path,
                selftest: Path | None) -> tuple[str, bool]:
-    verifier = shlex.join(pipeline.verifier_command([], TEST_TIMEOUT, None, selftest))
+    verifier = shlex.join(pipeline.verifier_command([], pipeline.TEST_TIMEOUT, None,
+                                                          selftest))
     loop = (f"for i in $(seq {runs}); do echo '{MARK}'$i; {verifier} "
             "| grep -v '^#mip6kit-file'; done")
     variant = ["--baseline"] if kernel == "baseline" else []
@@ -100,13 +109,19 @@ def one_kernel(base: str, kernel: str, runs: int, base_dir: Path,
     seconds = time.monotonic() - start
     (run_dir / "ktap.txt").write_text(res.stdout)
     per_run = outcomes(res.stdout)
-    bad = flaky(per_run)
     void = broken(res.stdout)
+    cut = cut_short(per_run, res.returncode != 0)
+    if cut:
+        del per_run[cut - 1]
+        void.pop(cut, None)
+    bad = flaky(per_run)
     ok = res.returncode == 0 and len(per_run) == runs and not bad and not void
     tests = len(set().union(*per_run)) if per_run else 0
     lines = [f"{base} {kernel}: {len(per_run)} of {runs} runs, {tests} tests, "
              f"{len(bad)} flaky, {seconds:.0f} s, boot exit {res.returncode}; "
              f"output in {run_dir / 'ktap.txt'}"]
+    if cut:
+        lines.append(f"  run {cut} was cut short by the guest's end and is not counted")
     lines += [f"  FLAKY {name}: {' '.join(o)}" for name, o in sorted(bad.items())]
     if void:
         lines.append(f"  BROKEN: {len(void)} runs verified nothing (runs "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from . import features
 from .capture import Capture
-from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth
+from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth, wait_can_send
 
 HOA, HA = "2001:db8:1::10", "2001:db8:1::1"
 
@@ -54,9 +54,9 @@ def multihomed(count: int):
     with namespaces("mn", "ha") as (mn, ha):
         mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
         ha.add_addr("lo", HA, 128, IFA_F_NODAD)
-        mn_cmds, ha_cmds = [], []
+        mn_cmds, ha_cmds, ends = [], [], []
         for ln in links:
-            veth(mn, ln.mn_if, ha, ln.ha_if)
+            ends += veth(mn, ln.mn_if, ha, ln.ha_if, wait=False)
             mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
             ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
             mn_cmds += [["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
@@ -68,6 +68,7 @@ def multihomed(count: int):
         mn.ip_batch(*mn_cmds)
         ha.ip_batch(*ha_cmds, ["route", "add", f"{HOA}/128", "via", links[0].coa,
                                "dev", links[0].ha_if])
+        wait_can_send(ends)
         yield Mcoa(mn, ha, links)
 
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterable
 
 from pyroute2 import IPRoute
 from pyroute2 import netns as pr_netns
@@ -155,14 +156,29 @@ class Namespace:
         return flags
 
 
-def veth(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:
-    """A veth pair with one end in each namespace, both up and able to send."""
+End = tuple[Namespace, str]
+
+
+def veth(a: Namespace, a_if: str, b: Namespace, b_if: str,
+         wait: bool = True) -> tuple[End, End]:
+    """A veth pair with one end in each namespace, both up; returns the ends.
+    With wait, also able to send.  A topology of several pairs passes
+    wait=False and calls wait_can_send on all ends at once: on 6.1,
+    linkwatch may delay a pair's carrier event by a second (as non-urgent),
+    and one batch costs that second once, not once per pair."""
     subprocess.run(["ip", "link", "add", a_if, "netns", a.name, "type", "veth",
                     "peer", "name", b_if, "netns", b.name], check=True,
                    capture_output=True)
     ends = ((a, a_if), (b, b_if))
     for ns, ifname in ends:
         ns.ipr.link("set", index=ns.ifindex(ifname), state="up")
+    if wait:
+        wait_can_send(ends)
+    return ends
+
+
+def wait_can_send(ends: Iterable[End]) -> None:
+    """Namespace.wait_can_send on every (namespace, ifname) end."""
     for ns, ifname in ends:
         ns.wait_can_send(ifname)
 

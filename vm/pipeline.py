@@ -173,6 +173,7 @@ def _drop_legacy_layout(job: Job) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
+TEST_TIMEOUT = 120  # s, default per test phase; the slowest test takes about 15 s under TCG
 SELFTEST = "mip6_hao"  # the series' in-tree selftest: SELFTEST.sh and its helper
 SELFTEST_MODULE = "test_selftest.py"  # the verifier module that runs it
 

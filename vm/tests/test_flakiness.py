@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-from mip6kit.flakiness import broken, flaky, outcomes
+from mip6kit.flakiness import broken, cut_short, flaky, outcomes
 
 KTAP = """# flakiness run 1
 KTAP version 1
@@ -33,3 +33,13 @@ KTAP version 1
 """
     assert broken(KTAP) == {}
     assert broken(ktap) == {3: "Bail out! collection error", 4: "no test result"}
+
+
+def test_a_run_the_guest_stopped_in_is_cut_short_not_missing():
+    """A guest that ends (timeout, SIGTERM) during its last run leaves that
+    run with fewer results: it is dropped, by number, and only then."""
+    runs = outcomes(KTAP + "# flakiness run 3\nok 1 a.py::t1\n")
+    assert cut_short(runs, guest_failed=True) == 3
+    assert cut_short(runs, guest_failed=False) is None  # a clean exit: a real difference
+    assert cut_short(runs[:2], guest_failed=True) is None  # the last run was complete
+    assert cut_short(runs[:1], guest_failed=True) is None  # nothing to compare with
