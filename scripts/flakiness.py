@@ -10,20 +10,28 @@ same per-test timeout), a fresh pytest each time, no reboot in between.
 The bases run at the same time, one guest each (a TCG guest keeps one core
 busy; two guests of one base would wait for each other's lock on its work
 dir).  A test is flaky when its KTAP outcome (ok, not ok, skip) is not the
-same in every run.  Appends a
-summary to --out (default scripts/flakiness-results.txt) and exits 1 if any
-test is flaky, a run verified nothing (a collection error), or a guest failed.
+same in every run.  Each run's end is reported on stderr as it comes, and
+each kernel's KTAP is written to its run directory as it streams.  Appends
+a summary to --out (default scripts/flakiness-results.txt) and exits 1 if
+any test is flaky, a run verified nothing (a collection error), or a guest
+failed.  SIGTERM, SIGINT or SIGHUP stops the guests, starts no other
+kernel, still writes the summary of the runs that completed, and exits
+128 + the signal's number.
 """
 
 import argparse
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TextIO
 
 from mip6kit import project_root
 from mip6kit.vm import pipeline
@@ -66,11 +74,13 @@ def broken(ktap: str) -> dict[int, str]:
 
 def cut_short(runs: list[dict[str, str]], guest_failed: bool) -> int | None:
     """The last run's number if the guest stopped during it (a failed boot
-    whose last run has fewer results than the longest run before it), so
-    that its unfinished tests are not counted as missing."""
-    if guest_failed and len(runs) > 1 and len(runs[-1]) < max(map(len, runs[:-1])):
-        return len(runs)
-    return None
+    whose last run has fewer results than the longest run before it, or
+    that has no run before it), so that its unfinished tests are not
+    counted as missing."""
+    if not guest_failed or not runs:
+        return None
+    before = [len(run) for run in runs[:-1]]
+    return len(runs) if not before or len(runs[-1]) < max(before) else None
 
 
 def flaky(runs: list[dict[str, str]]) -> dict[str, list[str]]:
@@ -92,8 +102,58 @@ def stage(base: str, base_dir: Path) -> Path | None:
         return pipeline.stage_selftest(job)
 
 
+def stream(lines: Iterable[str], out: TextIO, label: str, runs: int, start: float) -> str:
+    """Copy the guest's KTAP to out as it comes, with a progress line on
+    stderr as each run ends; returns the whole text."""
+    text: list[str] = []
+    run_start = 0  # index in text of the current run's MARK line
+
+    def ended(number: int) -> None:
+        for done in outcomes("".join(text[run_start:])):
+            failed = sum(o == "fail" for o in done.values())
+            print(f"{label}: run {number} of {runs}: {len(done)} results, {failed} failed, "
+                  f"{time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+
+    number = 0
+    for line in lines:
+        if line.startswith(MARK):
+            ended(number)
+            run_start, number = len(text), number + 1
+        text.append(line)
+        out.write(line)
+        out.flush()
+    ended(number)
+    return "".join(text)
+
+
+class Stop:
+    """On SIGTERM, SIGINT or SIGHUP: stop every guest (mip6kit boot kills
+    its qemu and exits 143), start no other, and still summarise the runs
+    that completed."""
+
+    def __init__(self):
+        self.signum = 0
+        self._procs: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, signum, frame) -> None:
+        self.signum = signum
+        with self._lock:
+            for proc in self._procs:
+                proc.terminate()
+
+    def start(self, argv: list[str], **kwargs) -> subprocess.Popen | None:
+        """Popen(argv), or None once stopped."""
+        with self._lock:
+            if self.signum:
+                return None
+            proc = subprocess.Popen(argv, **kwargs)
+            self._procs.add(proc)
+            return proc
+
+
 def one_kernel(base: str, kernel: str, runs: int, base_dir: Path,
-               selftest: Path | None) -> tuple[str, bool]:
+               selftest: Path | None, stop: Stop) -> tuple[str, bool] | None:
     verifier = shlex.join(pipeline.verifier_command([], pipeline.TEST_TIMEOUT, None,
                                                           selftest))
     loop = (f"for i in $(seq {runs}); do echo '{MARK}'$i; {verifier} "
@@ -101,24 +161,33 @@ def one_kernel(base: str, kernel: str, runs: int, base_dir: Path,
     variant = ["--baseline"] if kernel == "baseline" else []
     # kept, with every run's KTAP and its diagnostics, so a flake can be read
     run_dir = base_dir / kernel
+    run_dir.mkdir(parents=True, exist_ok=True)
+    label = f"{base} {kernel}"
     start = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base,
-                          *variant, "--run-dir", str(run_dir), "--timeout", str(runs * 600),
-                          "--", "sh", "-c", loop], capture_output=True, text=True,
-                         cwd=project_root())
+    with (run_dir / "ktap.txt").open("w") as ktap_file, \
+            (run_dir / "boot-stderr.txt").open("w+") as err:
+        proc = stop.start([sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base,
+                           *variant, "--run-dir", str(run_dir),
+                           "--timeout", str(runs * 600), "--", "sh", "-c", loop],
+                          stdout=subprocess.PIPE, stderr=err, text=True, cwd=project_root())
+        if proc is None:
+            return None
+        ktap = stream(proc.stdout, ktap_file, label, runs, start)
+        returncode = proc.wait()
+        err.seek(0)
+        stderr = err.read()
     seconds = time.monotonic() - start
-    (run_dir / "ktap.txt").write_text(res.stdout)
-    per_run = outcomes(res.stdout)
-    void = broken(res.stdout)
-    cut = cut_short(per_run, res.returncode != 0)
+    per_run = outcomes(ktap)
+    void = broken(ktap)
+    cut = cut_short(per_run, returncode != 0)
     if cut:
         del per_run[cut - 1]
         void.pop(cut, None)
     bad = flaky(per_run)
-    ok = res.returncode == 0 and len(per_run) == runs and not bad and not void
+    ok = returncode == 0 and len(per_run) == runs and not bad and not void
     tests = len(set().union(*per_run)) if per_run else 0
     lines = [f"{base} {kernel}: {len(per_run)} of {runs} runs, {tests} tests, "
-             f"{len(bad)} flaky, {seconds:.0f} s, boot exit {res.returncode}; "
+             f"{len(bad)} flaky, {seconds:.0f} s, boot exit {returncode}; "
              f"output in {run_dir / 'ktap.txt'}"]
     if cut:
         lines.append(f"  run {cut} was cut short by the guest's end and is not counted")
@@ -126,8 +195,8 @@ def one_kernel(base: str, kernel: str, runs: int, base_dir: Path,
     if void:
         lines.append(f"  BROKEN: {len(void)} runs verified nothing (runs "
                      f"{', '.join(map(str, void))}), e.g. {next(iter(void.values()))}")
-    if res.returncode != 0:
-        lines += [f"  {ln}" for ln in res.stderr.strip().splitlines()[-5:]]
+    if returncode != 0:
+        lines += [f"  {ln}" for ln in stderr.strip().splitlines()[-5:]]
     return "\n".join(lines), ok
 
 
@@ -138,13 +207,20 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--out", type=Path, default=project_root() / "scripts/flakiness-results.txt")
     args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
     bases = args.base or ["6.12", "6.1"]
     kernels = args.kernel or ["baseline", "patched"]
+    stop = Stop()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
 
     def one_base(base: str) -> list[tuple[str, bool]]:
         base_dir = pipeline.new_rundir(cache_root(), f"flakiness-{base}")
         selftest = stage(base, base_dir)
-        return [one_kernel(base, kernel, args.runs, base_dir, selftest) for kernel in kernels]
+        results = (one_kernel(base, kernel, args.runs, base_dir, selftest, stop)
+                   for kernel in kernels)
+        return [r for r in results if r is not None]
 
     all_ok = True
     with args.out.open("a") as out, ThreadPoolExecutor(len(bases)) as pool:
@@ -156,6 +232,10 @@ def main() -> int:
                 out.write(text + "\n")
                 out.flush()
                 print(text, flush=True)
+        if stop.signum:
+            out.write(f"  stopped by {signal.Signals(stop.signum).name}\n")
+    if stop.signum:
+        return 128 + stop.signum
     return 0 if all_ok else 1
 
 

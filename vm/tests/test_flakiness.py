@@ -1,5 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
-from mip6kit.flakiness import broken, cut_short, flaky, outcomes
+import io
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mip6kit import project_root
+from mip6kit.flakiness import Stop, broken, cut_short, flaky, outcomes, stream
 
 KTAP = """# flakiness run 1
 KTAP version 1
@@ -42,4 +52,70 @@ def test_a_run_the_guest_stopped_in_is_cut_short_not_missing():
     assert cut_short(runs, guest_failed=True) == 3
     assert cut_short(runs, guest_failed=False) is None  # a clean exit: a real difference
     assert cut_short(runs[:2], guest_failed=True) is None  # the last run was complete
-    assert cut_short(runs[:1], guest_failed=True) is None  # nothing to compare with
+    assert cut_short(runs[:1], guest_failed=True) == 1  # nothing to compare with: unsure
+    assert cut_short([], guest_failed=True) is None
+
+
+def test_stream_copies_the_ktap_and_reports_each_run(capsys):
+    """A 20-run campaign takes an hour per kernel: each run's end is
+    reported as it comes, and the KTAP is on disk before the guest ends."""
+    out = io.StringIO()
+    text = stream(io.StringIO("booting\n" + KTAP), out, "6.1 patched", 2, 0.0)
+    assert text == out.getvalue() == "booting\n" + KTAP
+    progress = capsys.readouterr().err.splitlines()
+    assert [line.rsplit(", ", 1)[0] for line in progress] == [
+        "6.1 patched: run 1 of 2: 3 results, 1 failed",
+        "6.1 patched: run 2 of 2: 3 results, 0 failed"]
+
+
+def test_stop_terminates_what_it_started_and_starts_nothing_more():
+    stop = Stop()
+    proc = stop.start(["sleep", "60"])
+    stop(signal.SIGTERM, None)
+    assert proc.wait(timeout=10) == -signal.SIGTERM
+    assert stop.start(["sleep", "60"]) is None
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """pid -> command line of every process below pid."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = ppid
+    found, frontier = {}, {pid}
+    while frontier:
+        frontier = {child for child, ppid in parents.items() if ppid in frontier}
+        for child in frontier:
+            try:
+                found[child] = (Path(f"/proc/{child}/cmdline").read_bytes()
+                                .replace(b"\0", b" ").decode())
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.vm
+def test_sigterm_stops_the_campaign_and_keeps_its_summary(tmp_path):
+    """SIGTERM during a guest: no qemu of the campaign survives, the
+    summary is still written, exit 143."""
+    out = tmp_path / "results.txt"
+    proc = subprocess.Popen([sys.executable, str(project_root() / "scripts/flakiness.py"),
+                             "--base", "6.12", "--kernel", "patched", "--runs", "2",
+                             "--out", str(out)], cwd=project_root(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not (qemu := [p for p, cmd in _descendants(proc.pid).items()
+                        if cmd.startswith("/usr/bin/qemu-system")]):
+        assert proc.poll() is None and time.monotonic() < deadline, "no guest started"
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr, stderr
+    summary = out.read_text()
+    assert "6.12 patched: 0 of 2 runs" in summary and "boot exit 143" in summary, summary
+    assert "stopped by SIGTERM" in summary, summary
+    assert not [p for p in qemu if Path(f"/proc/{p}").exists()], "qemu outlived the campaign"
