@@ -12,8 +12,9 @@ tests it did not finish.  junit.xml and dmesg.txt follow at the end.
 Each phase of a test (setup, call, teardown) has a timeout, the first
 argument --test-timeout=S: a hung test fails alone and the run goes on.
 The host always passes it (its default is vm/pipeline.py's TEST_TIMEOUT);
-without it, as when a developer runs the verifier by hand, there is none.  (pytest-timeout cannot be used: it writes
-its stack dump through pytest's terminal reporter, which KTAP replaces.)
+without it, as when a developer runs the verifier by hand, there is none.
+(pytest-timeout cannot be used: it writes its stack dump through pytest's
+terminal reporter, which KTAP replaces.)
 --modules names the test modules that hold the host's selection, so that
 the guest imports only those (an import costs seconds under TCG); without
 it the whole suite is collected.  Plugins are not auto-loaded from entry
