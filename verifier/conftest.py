@@ -5,7 +5,9 @@
   lo  HoA 2001:db8:1::10/128 (tests add it)  lo  HA  2001:db8:1::1/128
   m0  CoA 2001:db8:a::10/64  <--- veth --->  h0      2001:db8:a::1/64
 
-Every namespace is removed when the test ends, pass or fail.
+`mcoa` is the multihomed set-up of verifier.mcoa with two links (the
+XFRMA_HOADDR suites).  Every namespace is removed when the test ends, pass
+or fail.
 """
 
 import subprocess
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from .mcoa import multihomed
 from .netns import IFA_F_NODAD, Namespace, namespaces, veth
 
 
@@ -54,6 +57,13 @@ def topo():
                      "nud", "permanent"],
                     ["route", "add", f"{t.hoa}/128", "via", t.coa, "dev", t.ha_if])
         yield t
+
+
+@pytest.fixture
+def mcoa(no_splat):
+    """MN and HA joined by two links (verifier.mcoa), link 1 the best path."""
+    with multihomed(2) as m:
+        yield m
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 
 import functools
 import gzip
+import os
 
 import pytest
 
@@ -30,3 +31,8 @@ def require(symbol: str, value: str = "y") -> None:
     got = cfg.get(symbol, "n")
     if got != value:
         pytest.skip(f"CONFIG_{symbol}={value} needed, kernel has CONFIG_{symbol}={got}")
+
+
+def kernel_version() -> tuple[int, int]:
+    """(major, minor) of the running kernel."""
+    return tuple(int(n) for n in os.uname().release.split("-")[0].split(".")[:2])

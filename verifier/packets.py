@@ -114,6 +114,27 @@ def pseudo_header_sum_ok(pkt: Packet, src: bytes, dst: bytes) -> bool:
     return ones_complement_sum(ph + pkt.payload) == 0xFFFF
 
 
+def upper_checksum(src: str, dst: str, proto: int, segment: bytes) -> int:
+    """The RFC 8200 8.1 checksum of an upper-layer segment whose checksum
+    field is zero (0 stays 0 here: the caller knows its protocol)."""
+    ph = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+          + struct.pack("!I3xB", len(segment), proto))
+    return ~ones_complement_sum(ph + segment) & 0xFFFF
+
+
+def zero_sum_tail(src: str, dst: str, proto: int, head: bytes) -> bytes:
+    """Two bytes that, appended to head (an even-length segment whose
+    checksum field is zero and whose length field already counts them),
+    make the checksum over (src, dst) exactly 0: what a UDP or UDP-Lite
+    sender then sends as 0xFFFF (RFC 768, RFC 3828)."""
+    assert len(head) % 2 == 0, "the tail must be a 16-bit word of its own"
+    ph = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+          + struct.pack("!I3xB", len(head) + 2, proto))
+    tail = 0xFFFF - ones_complement_sum(ph + head)
+    assert upper_checksum(src, dst, proto, head + struct.pack("!H", tail)) == 0
+    return struct.pack("!H", tail)
+
+
 def checksum_source(pkt: Packet) -> bytes | None:
     """Which source address the sender summed over: HoA, packet source, or
     None when neither verifies (RFC 6275 6.1.1 and 11.3.1 want the HoA when a HAO is present)."""

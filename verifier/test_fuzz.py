@@ -171,6 +171,13 @@ XFRM_ERRORS = {errno.EINVAL, errno.ERANGE, errno.ESRCH, errno.EEXIST, errno.EPRO
                errno.EAFNOSUPPORT, errno.ENOSYS, errno.EOPNOTSUPP}
 
 
+# Every case meets a resident HoA state: an UPDSA case targets it, a NEWSA
+# case adds a state beside it.  A refused request must leave the SAD dump as
+# it was, byte for byte (the atomicity oracle).
+FUZZ_HA, FUZZ_COA, FUZZ_HOA = "2001:db8:1::1", "2001:db8:a::10", "2001:db8:1::10"
+RESIDENT_SRC, NEW_SRC = "2001:db8:b::10", "2001:db8:c::10"
+
+
 def _sa_case(rng: random.Random) -> dict:
     """NEWSA/UPDSA around an XFRMA_HOADDR: mostly the one valid shape
     (16 bytes, DSTOPTS, IPv6, route optimisation, with a CoA, SPI 0), else one of
@@ -184,60 +191,76 @@ def _sa_case(rng: random.Random) -> dict:
         "family": int(socket.AF_INET6 if good or rng.random() < 0.7 else socket.AF_INET),
         "coaddr": good or rng.random() < 0.7,
         "hoaddr": rng.randbytes(16 if good or rng.random() < 0.4 else
-                                rng.choice((0, 1, 4, 8, 15, 17, 20, 32))),
-        "update": not good and rng.random() < 0.2,
+                                rng.choice((0, 1, 4, 8, 15, 17, 20, 32)))
+        if rng.random() < 0.9 else rng.choice(_SPECIAL),
+        "update": rng.random() < 0.3,
         "trailer": b"" if good or rng.random() < 0.8 else rng.randbytes(rng.randint(1, 7)),
         "spi": 0 if good or rng.random() < 0.8 else rng.randint(1, 0xFFFF),
     }
 
 
+_SPECIAL = tuple(socket.inet_pton(socket.AF_INET6, a) for a in (
+    FUZZ_HA, FUZZ_COA, RESIDENT_SRC, NEW_SRC, "::", "::1", "::192.0.2.1",
+    "::ffff:192.0.2.1", "fe80::1", "fec0::1", "ff02::1", "2001:db8:d::10"))
+
+
 def _routable(raw: bytes) -> bool:
-    """A home address must be a routable unicast address (RFC 6275 6.3)."""
+    """A home address must be a routable unicast address (RFC 6275 6.3),
+    not IPv4-compatible (::/96) either."""
     a = ipaddress.IPv6Address(raw)
+    compat = raw[:12] == bytes(12)
     return not (a.is_multicast or a.is_unspecified or a.is_loopback or a.is_link_local
-                or a.ipv4_mapped)
+                or a.is_site_local or a.ipv4_mapped or compat)
 
 
 def _sa_valid(c: dict) -> bool:
+    src = RESIDENT_SRC if c["update"] else NEW_SRC
     return (c["proto"] == xn.IPPROTO_DSTOPTS and c["mode"] == xn.XFRM_MODE_ROUTEOPTIMIZATION
             and c["family"] == socket.AF_INET6 and c["coaddr"] and len(c["hoaddr"]) == 16
-            and c["spi"] == 0 and _routable(c["hoaddr"]))
+            and c["spi"] == 0 and _routable(c["hoaddr"])
+            and str(ipaddress.IPv6Address(c["hoaddr"])) not in (src, FUZZ_HA, FUZZ_COA))
 
 
 def _sa_judge(xfrm, c: dict) -> str | None:
-    ha, coa = "2001:db8:1::1", "2001:db8:a::10"
-    data = xn.encode_sa("2001:db8:1::10", ha, proto=c["proto"], mode=c["mode"],
+    src = RESIDENT_SRC if c["update"] else NEW_SRC
+    data = xn.encode_sa(src, FUZZ_HA, proto=c["proto"], mode=c["mode"],
                         spi=c["spi"], family=c["family"], update=c["update"],
-                        coaddr=coa if c["coaddr"] else None,
+                        coaddr=FUZZ_COA if c["coaddr"] else None,
                         extra_attrs=((xn.XFRMA_HOADDR, c["hoaddr"]),))
     if c["trailer"]:
         data += c["trailer"]
         struct.pack_into("=I", data, 0, len(data))
+    before = xfrm.dump_sa_raw()
     try:
         xfrm.request(data)
     except xn.XfrmError as e:
         if e.errno not in XFRM_ERRORS:
             return f"unexpected error {e}"
-        if _sa_valid(c) and not c["update"] and not c["trailer"]:
+        if xfrm.dump_sa_raw() != before:
+            return f"refused ({e}) but the SAD changed"
+        if _sa_valid(c) and not c["trailer"]:
             return f"valid state refused: {e}"
         return None
     if not _sa_valid(c):
         return "accepted an XFRMA_HOADDR the kernel must refuse"
-    states = xfrm.dump_sa()
-    xfrm.request(xn.encode_flush_sa())
-    got = [s["hoaddr"] for s in states]
+    got = xfrm.get_sa(FUZZ_HA, xn.IPPROTO_DSTOPTS, 0, src=src)
+    if not c["update"]:
+        xfrm.delete_sa(FUZZ_HA, xn.IPPROTO_DSTOPTS, 0, src=src)
     want = str(ipaddress.IPv6Address(c["hoaddr"]))
-    return None if got == [want] else f"state reads back hoaddr {got}, sent {want}"
+    return None if got and got["hoaddr"] == want else f"state reads back {got}, sent {want}"
 
 
 @pytest.mark.patch(HOA_PATCH)
 def test_fuzz_xfrm_newsa_hoaddr(topo, no_splat):
     """NEWSA/UPDSA messages carrying XFRMA_HOADDR, valid and not: a state
-    is installed exactly when the attribute is valid for it, and reads back
-    with the home address sent; every refusal is a clean errno."""
+    is installed (or updated) exactly when the attribute is valid for it,
+    and reads back with the home address sent; every refusal is a clean
+    errno and leaves the SAD dump byte-identical."""
     features.require("IPV6_MIP6")
     failures = []
     with xn.Xfrm(topo.mn.name) as xfrm:
+        xfrm.add_sa(RESIDENT_SRC, FUZZ_HA, proto=xn.IPPROTO_DSTOPTS, coaddr=FUZZ_COA,
+                    hoaddr=FUZZ_HOA, mode=xn.XFRM_MODE_ROUTEOPTIMIZATION)
         for index in range(CASES):
             c = _sa_case(random.Random(f"xfrm/{SEED}/{index}"))
             wrong = _sa_judge(xfrm, c)

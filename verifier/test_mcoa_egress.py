@@ -25,6 +25,7 @@ import pytest
 from .mcoa import HA, HOA, Link, Mcoa, ha_captures, multihomed
 from .packets import (
     NH_MH,
+    NH_UDP,
     addr,
     binding_update,
     checksum_source,
@@ -251,3 +252,61 @@ def test_userspace_egress_control(net, method, way):
     print(seen.table(f"{method}, {way}: expect {want.ha_if} ({USERSPACE[method][2]})"))
     assert seen.links() == [want.ha_if], seen.table("seen")
     assert seen.per_link[want.ha_if][0][:2] == (m2.coa, HOA), seen.table("seen")
+
+
+UDP_PORT = 7005
+IPV6_UNICAST_IF = 76
+M2 = LINKS[1]
+
+
+def send_udp(net: Mcoa, *, hao: bool, connected: bool = False) -> dict:
+    """One UDP datagram from CoA2 to the HA; PKTINFO(CoA2, m2) as a cmsg,
+    or, connected, IPV6_UNICAST_IF m2 and a sticky HAO set before
+    connect().  Returns {ha_if: [(source, HAO)]} and who the HA's UDP
+    socket got it from."""
+    accept_ro(net.ha, HAO, NH_UDP)
+    rx = net.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    rx.bind(("::", UDP_PORT))
+    tx = net.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    with rx, tx, ha_captures(net) as drain:
+        receiver = Receiver(net.ha, rx)
+        if connected:
+            tx.bind((M2.coa, 0))
+            tx.setsockopt(socket.IPPROTO_IPV6, IPV6_UNICAST_IF,
+                          struct.pack("!I", net.mn.ifindex(M2.mn_if)))
+            tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(HOA))
+            tx.connect((HA, UDP_PORT))
+            tx.send(b"mip6kit udp egress")
+        else:
+            cmsgs = [pktinfo(M2.coa, net.mn.ifindex(M2.mn_if))]
+            if hao:
+                cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(HOA)))
+            tx.sendmsg([b"mip6kit udp egress"], cmsgs, 0, (HA, UDP_PORT))
+        verdict = receiver.wait()
+        wire = drain(lambda p: p.proto == NH_UDP and addr(p.dst) == HA)
+    per_link = {name: [(addr(p.src), home_address(p) and addr(home_address(p)))
+                       for p in pkts] for name, pkts in wire.items() if pkts}
+    return {"links": per_link, "from": verdict.got[1] if verdict.got else None}
+
+
+@pytest.mark.parametrize("how", [
+    pytest.param("cmsg", marks=pytest.mark.patch(EGRESS_PATCH)),
+    pytest.param("connected-unicast-if", marks=pytest.mark.patch(EGRESS_PATCH)),
+    pytest.param("no-hao-control"),
+])
+def test_udp_leaves_by_named_link(net, how):
+    """The UDP half of the strict oif: a datagram from CoA2 with a HAO
+    (ancillary, or sticky on a socket connected with IPV6_UNICAST_IF m2,
+    whose cached route from connect() must not be reused) leaves by link 2
+    and the HA delivers it from the HoA.  Control, every kernel: without
+    a HAO the ifindex only breaks ties, and the best route (link 1) wins."""
+    seen = send_udp(net, hao=how != "no-hao-control", connected=how.startswith("connected"))
+    print(f"UDP from CoA2, {how}: per HA link (source, HAO) {seen['links']}, "
+          f"HA socket got it from {seen['from']}")
+    if how == "no-hao-control":
+        assert seen["links"] == {LINKS[0].ha_if: [(M2.coa, None)]}, seen
+        assert seen["from"] == M2.coa, seen
+        return
+    assert seen["links"] == {M2.ha_if: [(M2.coa, HOA)]}, (
+        f"want one datagram on {M2.ha_if} from CoA2 with HAO(HoA): {seen}")
+    assert seen["from"] == HOA, f"HA delivered it from {seen['from']}, not the HoA"

@@ -18,7 +18,6 @@ The state itself is read back over XFRM netlink (verifier.xfrmnl).
 """
 
 import errno
-import os
 import socket
 import struct
 import sys
@@ -26,7 +25,8 @@ import sys
 import pytest
 
 from .capture import Capture
-from .mcoa import HA, HOA, Link, ha_captures, multihomed
+from .features import kernel_version
+from .mcoa import HA, HOA, Link, ha_captures
 from .netns import Namespace
 from .packets import (
     NH_ICMPV6,
@@ -42,7 +42,7 @@ from .packets import (
     pktinfo,
 )
 from .receiver import Receiver
-from .xfrm import HAO, RH2, accept_ro, hao_output, hoa_output, ro_output
+from .xfrm import HAO, RH2, accept_ro, hao_output, hoa_output, ro_output, xfrm_algo
 from .xfrmnl import (
     IPPROTO_DSTOPTS,
     XFRM_MODE_ROUTEOPTIMIZATION,
@@ -66,13 +66,6 @@ BU_SEQ = 4343
 
 PRIMARY = Link(1).coa
 LINKS = (Link(1), Link(2))
-
-
-@pytest.fixture
-def mcoa(no_splat):
-    """MN and HA joined by two links (verifier.mcoa), link 1 the best path."""
-    with multihomed(2) as m:
-        yield m
 
 
 def hoa_states(mn: Namespace, upper: int) -> None:
@@ -296,15 +289,12 @@ def test_round_trip(mcoa):
         assert moved is not None and moved["hoaddr"] == HOA_NEW, f"after MIGRATE: {moved}"
 
 
-def hmac_sha256() -> bytes:
-    """struct xfrm_algo {char alg_name[64]; unsigned int alg_key_len; char alg_key[];}"""
-    return b"hmac(sha256)".ljust(64, b"\0") + struct.pack("=I", 256) + bytes(32)
-
-
+RO_PRIMARY = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY)
 REJECTS = {
     # id: (add_sa arguments, extack text)
     "esp": (dict(src=LINKS[0].coa, proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TRANSPORT,
-                 spi=0x100, extra_attrs=[(XFRMA_ALG_AUTH, hmac_sha256())]),
+                 spi=0x100,
+                 extra_attrs=[(XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes(32)))]),
             "HOADDR is only valid for DSTOPTS states"),
     "transport-mode": (dict(src=LINKS[0].coa, proto=IPPROTO_DSTOPTS,
                             mode=XFRM_MODE_TRANSPORT, coaddr=PRIMARY),
@@ -319,13 +309,22 @@ REJECTS = {
     "multicast": (dict(src=LINKS[0].coa, hoaddr="ff02::1", proto=IPPROTO_DSTOPTS,
                        mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY),
                   "HOADDR must be a global unicast address"),
-    "equals-coaddr": (dict(src=LINKS[1].coa, hoaddr=PRIMARY, proto=IPPROTO_DSTOPTS,
-                           mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY),
-                      "HOADDR equals COADDR or the source address"),
+    "equals-coaddr": (dict(src=LINKS[1].coa, hoaddr=PRIMARY, **RO_PRIMARY),
+                      "HOADDR equals COADDR"),
+    "equals-source": (dict(src=LINKS[1].coa, hoaddr=LINKS[1].coa, **RO_PRIMARY),
+                      "HOADDR equals the source address"),
+    "equals-destination": (dict(src=LINKS[1].coa, hoaddr=HA, **RO_PRIMARY),
+                           "HOADDR equals the destination address"),
+    "wildcard-source": (dict(src="::", **RO_PRIMARY), "HOADDR requires a state source address"),
 }
+# RFC 6275 6.3: the home address is a routable unicast address of the MN.
+for case, bad in (("loopback", "::1"), ("link-local", "fe80::10"), ("site-local", "fec0::10"),
+                  ("v4-mapped", "::ffff:192.0.2.10"), ("v4-compatible", "::192.0.2.10")):
+    REJECTS[case] = (dict(src=LINKS[0].coa, hoaddr=bad, **RO_PRIMARY),
+                     "HOADDR must be a global unicast address")
 
 
-if tuple(int(n) for n in os.uname().release.split("-")[0].split(".")[:2]) >= (6, 10):
+if kernel_version() >= (6, 10):
     # XFRMA_SA_DIR (6.10): an input SA never sends, so it has no use for HOADDR.
     REJECTS["input-sa"] = (dict(src=LINKS[0].coa, proto=IPPROTO_DSTOPTS,
                                 mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY, sa_dir=1),
@@ -363,6 +362,52 @@ def test_rejected_update_that_adds_it(mcoa):
         with pytest.raises(XfrmError) as exc:
             x.add_sa(LINKS[0].coa, HA, hoaddr=HOA, update=True, **ro)
     assert exc.value.errno == errno.EINVAL, exc.value
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_refused_update_changes_nothing(mcoa):
+    """An UPDSA that moves COADDR but leaves out HOADDR is refused, and the
+    live state is as it was, byte for byte (v2 wrote COADDR into the state
+    before it checked HOADDR)."""
+    coa1, coa2 = LINKS[0].coa, LINKS[1].coa
+    ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
+    with Xfrm(mcoa.mn.name) as x:
+        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA, **ro)
+        assert x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)["hoaddr"] == HOA, (
+            "the state did not take XFRMA_HOADDR")
+        before = x.dump_sa_raw()
+        with pytest.raises(XfrmError) as exc:
+            x.add_sa(coa1, HA, coaddr=coa2, update=True, **ro)
+        assert exc.value.errno == errno.EINVAL, exc.value
+        assert x.dump_sa_raw() == before, (
+            f"a refused UPDSA changed the state: {x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)}")
+
+
+@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.parametrize("onto", ["source", "destination"])
+def test_refused_migrate_onto_home_address(mcoa, onto):
+    """A MIGRATE that would make the home address the state's source (or
+    destination) is refused and leaves the SAD as it was: the home address
+    travels in the HAO only."""
+    coa1 = LINKS[0].coa
+    ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
+    with Xfrm(mcoa.mn.name) as x:
+        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA_NEW, **ro)
+        assert x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)["hoaddr"] == HOA_NEW, (
+            "the state did not take XFRMA_HOADDR")
+        x.add_policy(XFRM_POLICY_OUT, f"{coa1}/128", f"{HA}/128",
+                     tmpls=[Tmpl(proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TRANSPORT)])
+        before = x.dump_sa_raw()
+        new = (dict(new_src=HOA_NEW, new_dst=HA) if onto == "source"
+               else dict(new_src=coa1, new_dst=HOA_NEW))
+        # the template's entry too, or MIGRATE fails at the policy anyway
+        esp = dict(proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TRANSPORT)
+        with pytest.raises(XfrmError) as exc:
+            x.migrate(f"{coa1}/128", f"{HA}/128", XFRM_POLICY_OUT,
+                      [dict(old_src=coa1, old_dst=HA, **new, **ro),
+                       dict(old_src=coa1, old_dst=HA, **new, **esp)])
+        assert exc.value.errno == errno.ENODATA, exc.value
+        assert x.dump_sa_raw() == before, "a refused MIGRATE changed the SAD"
 
 
 def test_unprivileged_refused(mcoa):

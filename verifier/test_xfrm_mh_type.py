@@ -19,12 +19,12 @@ import pytest
 
 from . import features
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
-from .packets import NH_MH, addr, home_address, mh_message
+from .packets import NH_MH, addr, binding_ack, home_address, mh_message
 from .receiver import watch
-from .xfrm import HAO, accept_ro, flush, hao_output
+from .xfrm import HAO, RH2, accept_ro, flush, hao_output, ro_output
 
 MH_PATCH = "xfrm-policy-decode-the-mobility-header-type-on-input"
-BU, BRR = 5, 0
+BU, BA, BRR = 5, 6, 0
 MH_TYPES = {0: "BRR", 1: "HoTI", 2: "CoTI", 3: "HoT", 4: "CoT", 5: "BU", 6: "BA", 7: "BE"}
 
 
@@ -77,6 +77,55 @@ def test_other_type_refused_by_type_selective_policy(mh_ha):
     assert len(wire) == 1 and home_address(wire[0]) is not None
     assert not verdict.delivered, "BRR delivered although the policy selects BUs only"
     assert t.ha.snmp("XfrmInNoPols") == before + 1
+
+
+@pytest.mark.patch(MH_PATCH)
+def test_bu_refused_by_type_zero_policy(topo, no_splat):
+    """The negative the BRR test cannot be: the HA's inbound policy selects
+    type 0 (BRR) only, and a BU (type 5) with a HAO must be refused
+    (XfrmInNoPols).  On an affected kernel every received MH message
+    decodes as type 0, so the BU matches and is delivered."""
+    features.require("IPV6_MIP6")
+    features.require("XFRM_STATISTICS")
+    t = topo
+    t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
+    hao_output(t.mn, t.ha_addr, t.hoa, t.coa, NH_MH)
+    accept_ro(t.ha, HAO, NH_MH, mh_type=BRR)
+    before = t.ha.snmp("XfrmInNoPols")
+    verdict, wire = send_mh(t, BU)
+    assert len(wire) == 1 and home_address(wire[0]) is not None, "the BU left without a HAO"
+    assert not verdict.delivered, (
+        "BU delivered through a policy that selects type 0 only: the MH type was "
+        "decoded as 0")
+    assert t.ha.snmp("XfrmInNoPols") == before + 1
+
+
+@pytest.mark.patch(MH_PATCH)
+def test_ba_with_rh2_delivered_by_type_selective_policy(topo, no_splat):
+    """The MN's side (RFC 6275 6.4, 11.3.1): a BA from the HA comes to the
+    CoA with a type 2 routing header; the MN's inbound policy selects MH
+    type 6 with the RH2 template, so the type must be read past the routing
+    header.  Fails on 6.7+ without the fix (type decoded as 0)."""
+    features.require("IPV6_MIP6")
+    features.require("XFRM_STATISTICS")
+    t = topo
+    t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
+    ro_output(t.ha, RH2, t.ha_addr, t.hoa, t.coa, NH_MH)
+    accept_ro(t.mn, RH2, NH_MH, mh_type=BA)
+    before = t.mn.snmp("XfrmInNoPols")
+    rx = t.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    tx = t.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    with rx, tx:
+        verdict, wire = watch(t.mn, t.mn_if, rx,
+                              lambda: tx.sendto(binding_ack(77, 10), (t.hoa, 0)),
+                              wire=lambda p: p.proto == NH_MH and addr(p.src) == t.ha_addr,
+                              accept=lambda d: len(d) > 2 and d[2] == BA)
+    assert [(addr(p.dst), p.rh2_home() and addr(p.rh2_home())) for p in wire] == [
+        (t.coa, t.hoa)], "the BA did not come to the CoA with an RH2 for the HoA"
+    nopols = t.mn.snmp("XfrmInNoPols") - before
+    assert verdict.delivered and verdict.peer == t.ha_addr, (
+        f"MN dropped the BA (XfrmInNoPols +{nopols}, counters moved: {verdict.drops}): "
+        "the type 6 selector did not match past the RH2")
 
 
 def test_untyped_policy_workaround(topo, no_splat):

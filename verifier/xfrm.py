@@ -6,13 +6,19 @@ docstring; vm/tests/test_xfrmnl.py holds the encoding to iproute2's bytes.
 Upper-layer protocols are numbers (socket.IPPROTO_UDP, packets.NH_MH...).
 """
 
+import socket
+import struct
+
 from .xfrmnl import (
     IPPROTO_DSTOPTS,
     IPPROTO_ROUTING,
     XFRM_MODE_ROUTEOPTIMIZATION,
+    XFRM_MODE_TRANSPORT,
     XFRM_POLICY_IN,
     XFRM_POLICY_OUT,
     XFRM_STATE_WILDRECV,
+    XFRMA_ALG_AUTH,
+    XFRMA_ALG_CRYPT,
     Tmpl,
     Xfrm,
 )
@@ -74,6 +80,24 @@ def hoa_output(ns, ha: str, hoa: str, coas: list[str], upper: int,
             x.add_sa(coa, ha, proto=HAO, mode=RO, coaddr=coaddr or coa, hoaddr=hoa)
         x.add_policy(XFRM_POLICY_OUT, "::/0", f"{ha}/128", upper_proto=upper,
                      tmpls=[Tmpl(proto=HAO, mode=RO)])
+
+
+def xfrm_algo(name: str, key: bytes) -> bytes:
+    """struct xfrm_algo {char alg_name[64]; unsigned int alg_key_len; char alg_key[];}"""
+    return name.encode().ljust(64, b"\0") + struct.pack("=I", len(key) * 8) + key
+
+
+def ipsec_sa(ns, src: str, dst: str, proto: int, spi: int, mode: int = XFRM_MODE_TRANSPORT,
+             mark: int | None = None) -> None:
+    """An ESP or AH state with fixed test keys (both ends install the same one):
+      ip xfrm state add src SRC dst DST proto esp|ah spi SPI mode MODE \\
+          [mark M] [enc 'cbc(aes)' 0x0101..] auth 'hmac(sha256)' 0x0202..
+    """
+    algs = [(XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes([2]) * 32))]
+    if proto == socket.IPPROTO_ESP:
+        algs.append((XFRMA_ALG_CRYPT, xfrm_algo("cbc(aes)", bytes([1]) * 16)))
+    with Xfrm(ns.name) as x:
+        x.add_sa(src, dst, proto=proto, spi=spi, mode=mode, mark=mark, extra_attrs=tuple(algs))
 
 
 def flush(ns) -> None:

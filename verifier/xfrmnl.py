@@ -522,10 +522,10 @@ def encode_policy_id(msg_type: int, direction: int, src: str, dst: str, *,
 
 def encode_migrate(sel_src: str, sel_dst: str, direction: int,
                    migrations: tuple[Migration | dict, ...], *, upper_proto: int = 0,
-                   mh_type: int | None = None) -> bytearray:
-    """MIGRATE the policy with this selector and its states; the kernel
-    finds the policy by comparing the whole selector.  A migration may be
-    a dict of Migration's fields."""
+                   mh_type: int | None = None, mark: int | None = None) -> bytearray:
+    """MIGRATE the policy with this selector (and with mark, XFRMA_MARK
+    mark/0xffffffff: only a kernel with mip6kit's patch reads it) and its
+    states.  A migration may be a dict of Migration's fields."""
     moves = [m if isinstance(m, Migration) else Migration(**m) for m in migrations]
     vec = [{"old_daddr": _raw(m.old_dst), "old_saddr": _raw(m.old_src),
             "new_daddr": _raw(m.new_dst), "new_saddr": _raw(m.new_src),
@@ -534,7 +534,7 @@ def encode_migrate(sel_src: str, sel_dst: str, direction: int,
            for m in moves]
     body = {"sel": _selector(sel_src, sel_dst, upper_proto, mh_type), "dir": direction}
     return _message(xfrm_userpolicy_id, XFRM_MSG_MIGRATE, NLM_F_REQUEST | NLM_F_ACK, body,
-                    [("XFRMA_MIGRATE", vec)])
+                    [("XFRMA_MIGRATE", vec), *_mark(mark)])
 
 
 def encode_flush_sa() -> bytearray:
@@ -676,6 +676,13 @@ class Xfrm(_Socket):
     def dump_sa(self) -> list[dict]:
         return [parse_sa(m) for m in self._talk(_message(
             _empty, XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP, {}))]
+
+    def dump_sa_raw(self) -> list[bytes]:
+        """The SAD as the kernel dumps it, each state's bytes after the
+        netlink header (which carries a sequence number), sorted: two dumps
+        are equal exactly when no state changed (no traffic in between)."""
+        return sorted(bytes(m[16:]) for m in self._talk(_message(
+            _empty, XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP, {})))
 
     def add_policy(self, direction: int, src: str, dst: str, **kw) -> None:
         """Add a policy (update=True: replace it); keywords as encode_policy()."""

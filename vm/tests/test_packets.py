@@ -104,3 +104,17 @@ def test_mh_builders_agree_with_scapy():
     assert packets.mh_seq(packets.binding_ack(8, 1)) == (packets.MH_BA, 8)
     brr = packets.mh_message(packets.MH_BRR)
     assert MIP6MH_BRR(brr).mhtype == 0 and len(brr) == 24 and brr[1] == 2
+
+
+@pytest.mark.parametrize("proto", [17, 136])
+def test_zero_sum_tail_makes_the_sum_zero_over_one_source_only(proto):
+    """The oracle of the zero-result HoA-state tests, checked against scapy's
+    UDP checksum: the constructed tail makes the sum over the HoA exactly 0
+    (scapy then writes 0xffff), and not over the CoA."""
+    head = struct.pack("!HHHH", 7011, 7003, 8 + 16 + 2, 0) + b"mip6kit zero sum"
+    tail = packets.zero_sum_tail(HOA, HA, proto, head)
+    assert packets.upper_checksum(HOA, HA, proto, head + tail) == 0
+    assert packets.upper_checksum(COA, HA, proto, head + tail) != 0
+    if proto == 17:
+        udp = IPv6(src=HOA, dst=HA) / UDP(sport=7011, dport=7003) / (head[8:] + tail)
+        assert bytes(udp)[40 + 6:40 + 8] == b"\xff\xff"

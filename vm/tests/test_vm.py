@@ -57,6 +57,19 @@ def test_independent_ha_with_mh_type_policy(cli, tmp_path, variant, expected):
     assert "PASS: BRR (type 0) refused" in res.stdout
 
 
+@pytest.mark.parametrize("variant,expected", [("--baseline", 1), (None, 0)])
+def test_independent_ha_migrates_type_selective_policy(cli, tmp_path, variant, expected):
+    """xfrm_migrate.sh: MIGRATE of a home agent's `proto 135 type 5` (and
+    ICMPv6 type) ESP policy fails with ENOENT on unpatched 6.12 and works
+    with the fix; the UDP port policy migrates on both."""
+    args = ["boot", "--run-dir", str(tmp_path)] + ([variant] if variant else [])
+    res = cli(*args, "--", "sh", str(SELFTESTS / "xfrm_migrate.sh"))
+    assert res.returncode == expected, res.stdout + res.stderr
+    assert "PASS: MIGRATE of the UDP port 7003 (control) policy" in res.stdout
+    if variant:
+        assert "FAIL: MIGRATE of the MH type 5 (BU) policy: ENOENT" in res.stdout
+
+
 def _qemu_running(command: str) -> str:
     """A pgrep -f pattern for the qemu of one guest: virtme-ng passes the
     guest command base64-encoded on the kernel command line."""
