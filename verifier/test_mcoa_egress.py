@@ -264,7 +264,7 @@ def send_udp(net: Mcoa, *, hao: bool, connected: bool = False) -> dict:
     or, connected, IPV6_UNICAST_IF m2 and a sticky HAO set before
     connect().  Returns {ha_if: [(source, HAO)]} and who the HA's UDP
     socket got it from."""
-    accept_ro(net.ha, HAO, NH_UDP)
+    accept_ro(net.ha, HAO, NH_UDP, with_state=False)  # the fixture's state
     rx = net.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     rx.bind(("::", UDP_PORT))
     tx = net.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)

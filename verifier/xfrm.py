@@ -27,7 +27,8 @@ HAO, RH2 = IPPROTO_DSTOPTS, IPPROTO_ROUTING
 RO = XFRM_MODE_ROUTEOPTIMIZATION
 
 
-def accept_ro(ns, ro_proto: int, *uppers: int, mh_type: int | None = None) -> None:
+def accept_ro(ns, ro_proto: int, *uppers: int, mh_type: int | None = None,
+              with_state: bool = True) -> None:
     """Accept any HAO or RH2 (ro_proto HAO or RH2) for upper protocols;
     with mh_type, only Mobility Header messages of that type (as a home
     agent's daemon installs it):
@@ -38,9 +39,12 @@ def accept_ro(ns, ro_proto: int, *uppers: int, mh_type: int | None = None) -> No
     The wildrecv state with :: addresses matches every packet (the old
     mip6d set-up for a CN/HA), and the inbound policy whose template is the
     RO transform lets the upper layer accept the packet's sec_path.
+    with_state=False adds the policies alone (the state is there already).
     """
     with Xfrm(ns.name) as x:
-        x.add_sa("::", "::", proto=ro_proto, mode=RO, coaddr="::", flags=XFRM_STATE_WILDRECV)
+        if with_state:
+            x.add_sa("::", "::", proto=ro_proto, mode=RO, coaddr="::",
+                     flags=XFRM_STATE_WILDRECV)
         for upper in uppers:
             x.add_policy(XFRM_POLICY_IN, "::/0", "::/0", upper_proto=upper, mh_type=mh_type,
                          tmpls=[Tmpl(proto=ro_proto, mode=RO, level="use")])
