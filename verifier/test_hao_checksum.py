@@ -314,7 +314,12 @@ UDP_SEGMENT = 103  # SOL_UDP
 GSO_SIZE, GSO_SEGMENTS = 64, 3
 
 
-@pytest.mark.patch(UDP_PATCH)
+# 6.1 refuses UDP GSO with extension headers: there the test is a skip
+# that guards nothing (a missing feature, not a failure of the patch).
+GSO_HAO = kernel_version() >= (6, 12)
+
+
+@(pytest.mark.patch(UDP_PATCH) if GSO_HAO else lambda f: f)
 def test_udp_gso_hao(hao):
     """UDP_SEGMENT with a HAO (RFC 6275 11.3.1): the datagram is cut into
     segments in the stack (udp6_hwcsum_outgoing()), each carries the HAO,
@@ -333,7 +338,7 @@ def test_udp_gso_hao(hao):
         try:
             tx.sendmsg([payload], cmsgs, 0, (t.ha_addr, UDP_PORT))
         except OSError as e:
-            if e.errno == errno.EIO and kernel_version() < (6, 12):
+            if e.errno == errno.EIO and not GSO_HAO:
                 pytest.skip(f"Linux {kernel_version()} refuses UDP GSO with extension headers")
             raise
         got = []

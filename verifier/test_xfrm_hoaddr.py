@@ -428,3 +428,41 @@ def test_unprivileged_refused(mcoa):
     with Xfrm(mcoa.mn.name) as x:
         assert x.dump_sa() == [], "an unprivileged request added a state"
 
+
+
+EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
+TABLE, FWMARK = "100", 7
+
+
+@pytest.mark.parametrize("steer", [
+    pytest.param("source-rule", marks=pytest.mark.patch(HOA_PATCH)),
+    pytest.param("fwmark-rule", marks=[pytest.mark.patch(HOA_PATCH),
+                                       pytest.mark.patch(EGRESS_PATCH)]),
+])
+def test_reroute_follows_packet_not_coaddr(mcoa, steer):
+    """The bundle's re-route starts from the packet's source and mark, not
+    from COADDR: every state names CoA1 as COADDR, table 100 reaches the HA
+    by link 2, and a rule sends CoA2's traffic (or mark 7) there.  A BU from
+    CoA2 with PKTINFO ifindex 0 must leave by h2, from CoA2.  A kernel that
+    re-routes from COADDR, or drops the mark, sends it by link 1."""
+    m2 = LINKS[1]
+    accept_ro(mcoa.ha, HAO, NH_MH)
+    hoa_states(mcoa.mn, NH_MH)
+    rule = (["from", m2.coa] if steer == "source-rule" else ["fwmark", str(FWMARK)])
+    mcoa.mn.ip("route", "add", "2001:db8:1::/64", "via", m2.ha_link, "dev", m2.mn_if,
+               "table", TABLE)
+    mcoa.mn.ip("-6", "rule", "add", *rule, "lookup", TABLE)
+    rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    if steer == "fwmark-rule":
+        tx.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, FWMARK)
+    with rx, tx, ha_captures(mcoa) as drain:
+        receiver = Receiver(mcoa.ha, rx)
+        tx.sendmsg([binding_update(BU_SEQ, 10)], [pktinfo(m2.coa, 0)], 0, (HA, 0))
+        verdict = receiver.wait()
+        wire = drain(lambda p: p.proto == NH_MH)
+    links = {name: [addr(p.src) for p in pkts] for name, pkts in wire.items() if pkts}
+    assert links == {m2.ha_if: [m2.coa]}, (
+        f"want the BU on {m2.ha_if} from CoA2; per HA link, the sources seen: {links}")
+    assert_left_from_coa(m2, NH_MH, wire)
+    assert_from_hoa(verdict)

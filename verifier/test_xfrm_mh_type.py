@@ -19,9 +19,9 @@ import pytest
 
 from . import features
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
-from .packets import NH_MH, addr, binding_ack, home_address, mh_message
+from .packets import NH_MH, addr, binding_ack, home_address, mh_message, pktinfo, rh2_header
 from .receiver import watch
-from .xfrm import HAO, RH2, accept_ro, flush, hao_output, ro_output
+from .xfrm import HAO, RH2, accept_ro, flush, hao_output
 
 MH_PATCH = "xfrm-policy-decode-the-mobility-header-type-on-input"
 BU, BA, BRR = 5, 6, 0
@@ -110,14 +110,14 @@ def test_ba_with_rh2_delivered_by_type_selective_policy(topo, no_splat):
     features.require("XFRM_STATISTICS")
     t = topo
     t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
-    ro_output(t.ha, RH2, t.ha_addr, t.hoa, t.coa, NH_MH)
     accept_ro(t.mn, RH2, NH_MH, mh_type=BA)
+    cmsgs = [pktinfo(t.ha_addr, 0), (socket.IPPROTO_IPV6, socket.IPV6_RTHDR, rh2_header(t.coa))]
     before = t.mn.snmp("XfrmInNoPols")
     rx = t.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     tx = t.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     with rx, tx:
         verdict, wire = watch(t.mn, t.mn_if, rx,
-                              lambda: tx.sendto(binding_ack(77, 10), (t.hoa, 0)),
+                              lambda: tx.sendmsg([binding_ack(77, 10)], cmsgs, 0, (t.hoa, 0)),
                               wire=lambda p: p.proto == NH_MH and addr(p.src) == t.ha_addr,
                               accept=lambda d: len(d) > 2 and d[2] == BA)
     assert [(addr(p.dst), p.rh2_home() and addr(p.rh2_home())) for p in wire] == [
