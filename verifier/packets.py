@@ -30,6 +30,7 @@ class Packet:
     ext: list[tuple[int, bytes]] = field(default_factory=list)  # (header type, bytes)
     proto: int = 0
     payload: bytes = b""
+    raw: bytes = b""  # the whole IPv6 packet, as an ICMPv6 error quotes it
 
     def dstopts(self) -> list[bytes]:
         """Destination options headers after the last routing header: the
@@ -51,7 +52,7 @@ def parse_ipv6(frame: bytes) -> Packet | None:
         return None
     plen = struct.unpack_from("!H", frame, 4)[0]
     nh = frame[6]
-    pkt = Packet(frame[8:24], frame[24:40])
+    pkt = Packet(frame[8:24], frame[24:40], raw=frame[:40 + plen])
     data = frame[40:40 + plen]
     off = 0
     while nh in (NH_HOPOPTS, NH_ROUTING, NH_DSTOPTS):

@@ -310,3 +310,86 @@ def test_udp_leaves_by_named_link(net, how):
     assert seen["links"] == {M2.ha_if: [(M2.coa, HOA)]}, (
         f"want one datagram on {M2.ha_if} from CoA2 with HAO(HoA): {seen}")
     assert seen["from"] == HOA, f"HA delivered it from {seen['from']}, not the HoA"
+
+
+PTB_MTU, BIG = 1280, 1400
+ICMPV6_PKT_TOOBIG = 2
+NH_FRAGMENT = 44
+
+
+def send_big(net: Mcoa, tx: socket.socket, way: str, drain) -> list:
+    """One BIG-byte UDP datagram from CoA2, PKTINFO(CoA2, m2), its HAO as a
+    cmsg or from the HoA state; the packets seen per HA link."""
+    cmsgs = [pktinfo(M2.coa, net.mn.ifindex(M2.mn_if))]
+    if way == "cmsg":
+        cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(HOA)))
+    tx.sendmsg([bytes(BIG)], cmsgs, 0, (HA, UDP_PORT))
+    return drain(lambda p: addr(p.dst) == HA and p.proto in (NH_UDP, NH_FRAGMENT))
+
+
+@pytest.mark.patch(EGRESS_PATCH)
+@pytest.mark.parametrize("way", ["cmsg", "hoaddr-state"])
+def test_pmtu_follows_named_link(net, way):
+    """A Packet Too Big for a datagram that left strictly by link 2 must
+    lower the MTU of the route that link's sends use (RFC 8201): link 2's
+    router sends a PTB (MTU 1280) quoting it, and the same send then
+    leaves by link 2 as fragments of at most 1280 bytes, each with the HAO
+    (unfragmentable part), and the HA delivers it from the HoA.  Before the
+    fix the update landed on link 1's route (the best one for the quoted
+    source) and the resend left link 2 at full size again."""
+    accept_ro(net.ha, HAO, NH_UDP, with_state=False)  # the fixture's state
+    if way == "hoaddr-state":
+        hoa_output(net.mn, HA, HOA, [ln.coa for ln in LINKS], NH_UDP)
+    rx = net.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    rx.bind(("::", UDP_PORT))
+    tx = net.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    tx.bind(("::", UDP_PORT + 1))
+    ptb = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    with rx, tx, ptb, ha_captures(net) as drain:
+        receiver = Receiver(net.ha, rx)
+        first = send_big(net, tx, way, drain)
+        receiver.wait()
+        sizes = {name: [len(p.raw) for p in pkts] for name, pkts in first.items() if pkts}
+        assert list(sizes) == [M2.ha_if] and len(first[M2.ha_if]) == 1, (
+            f"the first datagram must leave whole by {M2.ha_if}; bytes per HA link: {sizes}")
+        quoted = first[M2.ha_if][0].raw[:PTB_MTU - 48]
+        ptb.sendto(struct.pack("!BBHI", ICMPV6_PKT_TOOBIG, 0, 0, PTB_MTU) + quoted,
+                   (M2.coa, 0))
+        time.sleep(0.3)  # the PTB is handled in softirq as it arrives
+        receiver = Receiver(net.ha, rx)
+        again = send_big(net, tx, way, drain)
+        verdict = receiver.wait()
+    seen = {name: [(len(p.raw), p.proto, home_address(p) and addr(home_address(p)))
+                   for p in pkts] for name, pkts in again.items() if pkts}
+    print(f"after the PTB, per HA link (bytes, next header, HAO): {seen}")
+    assert list(seen) == [M2.ha_if], f"the resend must leave by {M2.ha_if} only: {seen}"
+    assert len(seen[M2.ha_if]) >= 2 and all(
+        size <= PTB_MTU and nh == NH_FRAGMENT and hao == HOA
+        for size, nh, hao in seen[M2.ha_if]), (
+        f"the resend must be fragments of at most {PTB_MTU} bytes, each with HAO(HoA): {seen}")
+    assert verdict.got and verdict.got[1] == HOA and len(verdict.got[0]) == BIG, (
+        f"the HA did not reassemble the datagram from the HoA: {verdict.drops}")
+
+
+NH_NONE = 59
+
+
+def test_header_included_send_ignores_sticky_hao(net):
+    """Control, every kernel: a header-included raw send (IPPROTO_RAW)
+    carries the headers its caller built, never the socket's options, so
+    a sticky HAO on that socket must not make its PKTINFO link strict: the
+    packet takes the best route (link 1).  v2 of the series made it strict
+    and sent it by link 2."""
+    tx = net.mn.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(HOA))
+    body = b"mip6kit!"
+    packet = (struct.pack("!IHBB", 6 << 28, len(body), NH_NONE, 64)
+              + socket.inet_pton(socket.AF_INET6, M2.coa)
+              + socket.inet_pton(socket.AF_INET6, HA) + body)
+    with tx, ha_captures(net) as drain:
+        tx.sendmsg([packet], [pktinfo(M2.coa, net.mn.ifindex(M2.mn_if))], 0, (HA, 0))
+        wire = drain(lambda p: p.proto == NH_NONE and addr(p.dst) == HA)
+    links = {name: [(addr(p.src), home_address(p)) for p in pkts]
+             for name, pkts in wire.items() if pkts}
+    assert links == {LINKS[0].ha_if: [(M2.coa, None)]}, (
+        f"want the packet as built (no HAO) on {LINKS[0].ha_if}, the best route: {links}")

@@ -434,35 +434,49 @@ EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
 TABLE, FWMARK = "100", 7
 
 
+STEERS = {
+    # id: (rule selector, protocol, the CoA sending, patches that must all be in)
+    "source-rule": (["from", LINKS[1].coa], NH_MH, LINKS[1], (HOA_PATCH,)),
+    "fwmark-rule": (["fwmark", str(FWMARK)], NH_MH, LINKS[1], (HOA_PATCH, EGRESS_PATCH)),
+    "ipproto-rule": (["ipproto", str(NH_MH)], NH_MH, LINKS[0], (HOA_PATCH, EGRESS_PATCH)),
+    "dport-rule": (["ipproto", "udp", "dport", str(UDP_PORT)], NH_UDP, LINKS[0],
+                   (HOA_PATCH, EGRESS_PATCH)),
+}
+
+
 @pytest.mark.parametrize("steer", [
-    pytest.param("source-rule", marks=pytest.mark.patch(HOA_PATCH)),
-    pytest.param("fwmark-rule", marks=[pytest.mark.patch(HOA_PATCH),
-                                       pytest.mark.patch(EGRESS_PATCH)]),
-])
+    pytest.param(steer, marks=[pytest.mark.patch(p) for p in patches])
+    for steer, (_, _, _, patches) in STEERS.items()])
 def test_reroute_follows_packet_not_coaddr(mcoa, steer):
-    """The bundle's re-route starts from the packet's source and mark, not
-    from COADDR: every state names CoA1 as COADDR, table 100 reaches the HA
-    by link 2, and a rule sends CoA2's traffic (or mark 7) there.  A BU from
-    CoA2 with PKTINFO ifindex 0 must leave by h2, from CoA2.  A kernel that
-    re-routes from COADDR, or drops the mark, sends it by link 1."""
+    """The bundle's re-route is the sender's flow but for the link: it
+    starts from the packet's source, mark, protocol and ports, not from
+    COADDR.  Every state names CoA1 as COADDR, table 100 reaches the HA by
+    link 2, and a rule sends the packet there by its source (CoA2), mark,
+    protocol (MH) or UDP port.  Sent with PKTINFO ifindex 0, it must leave
+    by h2 from the CoA that sent it.  A kernel that re-routes from COADDR
+    or from a bare flow (no mark, protocol or ports) sends it by link 1."""
+    rule, proto, ln = STEERS[steer][:3]
     m2 = LINKS[1]
-    accept_ro(mcoa.ha, HAO, NH_MH)
-    hoa_states(mcoa.mn, NH_MH)
-    rule = (["from", m2.coa] if steer == "source-rule" else ["fwmark", str(FWMARK)])
+    accept_ro(mcoa.ha, HAO, proto)
+    hoa_states(mcoa.mn, proto)
     mcoa.mn.ip("route", "add", "2001:db8:1::/64", "via", m2.ha_link, "dev", m2.mn_if,
                "table", TABLE)
     mcoa.mn.ip("-6", "rule", "add", *rule, "lookup", TABLE)
-    rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
-    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    sock_type, port = ((socket.SOCK_RAW, 0) if proto == NH_MH
+                       else (socket.SOCK_DGRAM, UDP_PORT))
+    rx = mcoa.ha.socket(socket.AF_INET6, sock_type, proto)
+    rx.bind(("::", port))
+    tx = mcoa.mn.socket(socket.AF_INET6, sock_type, proto)
     if steer == "fwmark-rule":
         tx.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, FWMARK)
+    payload = binding_update(BU_SEQ, 10) if proto == NH_MH else b"mip6kit re-route"
     with rx, tx, ha_captures(mcoa) as drain:
         receiver = Receiver(mcoa.ha, rx)
-        tx.sendmsg([binding_update(BU_SEQ, 10)], [pktinfo(m2.coa, 0)], 0, (HA, 0))
+        tx.sendmsg([payload], [pktinfo(ln.coa, 0)], 0, (HA, port))
         verdict = receiver.wait()
-        wire = drain(lambda p: p.proto == NH_MH)
+        wire = drain(lambda p: p.proto == proto and addr(p.dst) == HA)
     links = {name: [addr(p.src) for p in pkts] for name, pkts in wire.items() if pkts}
-    assert links == {m2.ha_if: [m2.coa]}, (
-        f"want the BU on {m2.ha_if} from CoA2; per HA link, the sources seen: {links}")
-    assert_left_from_coa(m2, NH_MH, wire)
+    assert links == {m2.ha_if: [ln.coa]}, (
+        f"want the packet on {m2.ha_if} from {ln.coa}; per HA link, the sources seen: {links}")
+    assert_left_from_coa(ln, proto, wire)
     assert_from_hoa(verdict)
