@@ -175,13 +175,17 @@ XFRM_ERRORS = {errno.EINVAL, errno.ERANGE, errno.ESRCH, errno.EEXIST, errno.EPRO
 # case adds a state beside it.  A refused request must leave the SAD dump as
 # it was, byte for byte (the atomicity oracle).
 FUZZ_HA, FUZZ_COA, FUZZ_HOA = "2001:db8:1::1", "2001:db8:a::10", "2001:db8:1::10"
+UPDATE_COA = "2001:db8:e::10"  # an UPDSA moves COADDR, so a partial write shows
 RESIDENT_SRC, NEW_SRC = "2001:db8:b::10", "2001:db8:c::10"
 
 
 def _sa_case(rng: random.Random) -> dict:
     """NEWSA/UPDSA around an XFRMA_HOADDR: mostly the one valid shape
     (16 bytes, DSTOPTS, IPv6, route optimisation, with a CoA, SPI 0), else one of
-    those wrong, a payload of any length, or trailing bytes."""
+    those wrong, a payload of any length, or trailing bytes.  The home
+    address is random, one of the addresses a rule names (_SPECIAL), or
+    absent (a classic state; an UPDSA of the resident must then fail)."""
+    pick = rng.random()
     good = rng.random() < 0.4
     return {
         "proto": xn.IPPROTO_DSTOPTS if good or rng.random() < 0.5 else
@@ -192,7 +196,7 @@ def _sa_case(rng: random.Random) -> dict:
         "coaddr": good or rng.random() < 0.7,
         "hoaddr": rng.randbytes(16 if good or rng.random() < 0.4 else
                                 rng.choice((0, 1, 4, 8, 15, 17, 20, 32)))
-        if rng.random() < 0.9 else rng.choice(_SPECIAL),
+        if pick < 0.6 else rng.choice(_SPECIAL) if pick < 0.9 else None,
         "update": rng.random() < 0.3,
         "trailer": b"" if good or rng.random() < 0.8 else rng.randbytes(rng.randint(1, 7)),
         "spi": 0 if good or rng.random() < 0.8 else rng.randint(1, 0xFFFF),
@@ -200,7 +204,7 @@ def _sa_case(rng: random.Random) -> dict:
 
 
 _SPECIAL = tuple(socket.inet_pton(socket.AF_INET6, a) for a in (
-    FUZZ_HA, FUZZ_COA, RESIDENT_SRC, NEW_SRC, "::", "::1", "::192.0.2.1",
+    FUZZ_HA, FUZZ_COA, UPDATE_COA, RESIDENT_SRC, NEW_SRC, "::", "::1", "::192.0.2.1",
     "::ffff:192.0.2.1", "fe80::1", "fec0::1", "ff02::1", "2001:db8:d::10"))
 
 
@@ -214,19 +218,21 @@ def _routable(raw: bytes) -> bool:
 
 
 def _sa_valid(c: dict) -> bool:
-    src = RESIDENT_SRC if c["update"] else NEW_SRC
-    return (c["proto"] == xn.IPPROTO_DSTOPTS and c["mode"] == xn.XFRM_MODE_ROUTEOPTIMIZATION
-            and c["family"] == socket.AF_INET6 and c["coaddr"] and len(c["hoaddr"]) == 16
-            and c["spi"] == 0 and _routable(c["hoaddr"])
-            and str(ipaddress.IPv6Address(c["hoaddr"])) not in (src, FUZZ_HA, FUZZ_COA))
+    src, coa = (RESIDENT_SRC, UPDATE_COA) if c["update"] else (NEW_SRC, FUZZ_COA)
+    shape = (c["proto"] == xn.IPPROTO_DSTOPTS and c["mode"] == xn.XFRM_MODE_ROUTEOPTIMIZATION
+             and c["family"] == socket.AF_INET6 and c["coaddr"] and c["spi"] == 0)
+    if c["hoaddr"] is None:  # a classic state; the resident carries a home address
+        return shape and not c["update"]
+    return (shape and len(c["hoaddr"]) == 16 and _routable(c["hoaddr"])
+            and str(ipaddress.IPv6Address(c["hoaddr"])) not in (src, FUZZ_HA, coa))
 
 
 def _sa_judge(xfrm, c: dict) -> str | None:
-    src = RESIDENT_SRC if c["update"] else NEW_SRC
+    src, coa = (RESIDENT_SRC, UPDATE_COA) if c["update"] else (NEW_SRC, FUZZ_COA)
+    hoaddr = () if c["hoaddr"] is None else ((xn.XFRMA_HOADDR, c["hoaddr"]),)
     data = xn.encode_sa(src, FUZZ_HA, proto=c["proto"], mode=c["mode"],
                         spi=c["spi"], family=c["family"], update=c["update"],
-                        coaddr=FUZZ_COA if c["coaddr"] else None,
-                        extra_attrs=((xn.XFRMA_HOADDR, c["hoaddr"]),))
+                        coaddr=coa if c["coaddr"] else None, extra_attrs=hoaddr)
     if c["trailer"]:
         data += c["trailer"]
         struct.pack_into("=I", data, 0, len(data))
@@ -246,7 +252,7 @@ def _sa_judge(xfrm, c: dict) -> str | None:
     got = xfrm.get_sa(FUZZ_HA, xn.IPPROTO_DSTOPTS, 0, src=src)
     if not c["update"]:
         xfrm.delete_sa(FUZZ_HA, xn.IPPROTO_DSTOPTS, 0, src=src)
-    want = str(ipaddress.IPv6Address(c["hoaddr"]))
+    want = None if c["hoaddr"] is None else str(ipaddress.IPv6Address(c["hoaddr"]))
     return None if got and got["hoaddr"] == want else f"state reads back {got}, sent {want}"
 
 

@@ -30,14 +30,20 @@ SCRIPT = "mip6_hao.sh"
 RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
 UDP_PATCH = "ipv6-udp-use-the-home-address-for-the-checksum"
 EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
+MH_PATCH = "xfrm-policy-decode-the-mobility-header-type-on-input"  # 6.12 only
+HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
 CASES = {
-    "control_home_source": None,
-    "mh_cmsg_hao": RAW_PATCH,
-    "mh_sticky_hao": RAW_PATCH,
-    "icmp_cmsg_hao": RAW_PATCH,
-    "udp_cmsg_hao": UDP_PATCH,
-    "control_pktinfo_link_without_hao": None,
-    "hao_pktinfo_link": EGRESS_PATCH,
+    # case: the patches it guards (all must be in: it flips at the last)
+    "control_home_source": (),
+    "mh_cmsg_hao": (RAW_PATCH,),
+    "mh_sticky_hao": (RAW_PATCH,),
+    "icmp_cmsg_hao": (RAW_PATCH,),
+    "udp_cmsg_hao": (UDP_PATCH,),
+    "control_pktinfo_link_without_hao": (),
+    "hao_pktinfo_link": (EGRESS_PATCH,),
+    "mh_type_selective_policy": (MH_PATCH,),
+    "hoaddr_state": (HOA_PATCH,),
+    "hoaddr_state_pktinfo_link": (HOA_PATCH, EGRESS_PATCH),
 }
 RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # SKIP (.*))?$")
 RUNNER_VERDICT = re.compile(rf"^(ok|not ok) \d+ selftests: net: {re.escape(SCRIPT)}(?: # (.*))?$")
@@ -76,8 +82,8 @@ def run_script() -> tuple[dict[str, tuple[str, str]], str]:
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(name, marks=[pytest.mark.patch(guard)] if guard else [])
-    for name, guard in CASES.items()
+    pytest.param(name, marks=[pytest.mark.patch(p) for p in guards])
+    for name, guards in CASES.items()
 ])
 def test_mip6_hao_selftest(case):
     """One KTAP case of the selftest: ok passes, not ok fails with the
