@@ -28,6 +28,7 @@ import pytest
 from . import features, fuzz
 from . import xfrmnl as xn
 from .capture import Capture
+from .features import kernel_version
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import (
     NH_ICMPV6,
@@ -200,6 +201,8 @@ def _sa_case(rng: random.Random) -> dict:
         "update": rng.random() < 0.3,
         "trailer": b"" if good or rng.random() < 0.8 else rng.randbytes(rng.randint(1, 7)),
         "spi": 0 if good or rng.random() < 0.8 else rng.randint(1, 0xFFFF),
+        "sa_dir": xn.XFRM_SA_DIR_OUT if good or rng.random() < 0.7 else
+        rng.choice((None, xn.XFRM_SA_DIR_IN)),
     }
 
 
@@ -221,8 +224,11 @@ def _sa_valid(c: dict) -> bool:
     src, coa = (RESIDENT_SRC, UPDATE_COA) if c["update"] else (NEW_SRC, FUZZ_COA)
     shape = (c["proto"] == xn.IPPROTO_DSTOPTS and c["mode"] == xn.XFRM_MODE_ROUTEOPTIMIZATION
              and c["family"] == socket.AF_INET6 and c["coaddr"] and c["spi"] == 0)
-    if c["hoaddr"] is None:  # a classic state; the resident carries a home address
+    # an output SA; before XFRMA_SA_DIR (6.10) the attribute is ignored
+    out = c["sa_dir"] == xn.XFRM_SA_DIR_OUT or kernel_version() < (6, 10)
+    if c["hoaddr"] is None:  # a classic state, of any direction; the resident has one
         return shape and not c["update"]
+    shape = shape and out
     return (shape and len(c["hoaddr"]) == 16 and _routable(c["hoaddr"])
             and str(ipaddress.IPv6Address(c["hoaddr"])) not in (src, FUZZ_HA, coa))
 
@@ -232,7 +238,8 @@ def _sa_judge(xfrm, c: dict) -> str | None:
     hoaddr = () if c["hoaddr"] is None else ((xn.XFRMA_HOADDR, c["hoaddr"]),)
     data = xn.encode_sa(src, FUZZ_HA, proto=c["proto"], mode=c["mode"],
                         spi=c["spi"], family=c["family"], update=c["update"],
-                        coaddr=coa if c["coaddr"] else None, extra_attrs=hoaddr)
+                        coaddr=coa if c["coaddr"] else None, sa_dir=c["sa_dir"],
+                        extra_attrs=hoaddr)
     if c["trailer"]:
         data += c["trailer"]
         struct.pack_into("=I", data, 0, len(data))
@@ -266,7 +273,8 @@ def test_fuzz_xfrm_newsa_hoaddr(topo, no_splat):
     failures = []
     with xn.Xfrm(topo.mn.name) as xfrm:
         xfrm.add_sa(RESIDENT_SRC, FUZZ_HA, proto=xn.IPPROTO_DSTOPTS, coaddr=FUZZ_COA,
-                    hoaddr=FUZZ_HOA, mode=xn.XFRM_MODE_ROUTEOPTIMIZATION)
+                    hoaddr=FUZZ_HOA, mode=xn.XFRM_MODE_ROUTEOPTIMIZATION,
+                    sa_dir=xn.XFRM_SA_DIR_OUT)
         for index in range(CASES):
             c = _sa_case(random.Random(f"xfrm/{SEED}/{index}"))
             wrong = _sa_judge(xfrm, c)

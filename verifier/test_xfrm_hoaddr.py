@@ -50,6 +50,8 @@ from .xfrmnl import (
     XFRM_MSG_NEWSA,
     XFRM_MSG_UPDSA,
     XFRM_POLICY_OUT,
+    XFRM_SA_DIR_IN,
+    XFRM_SA_DIR_OUT,
     XFRMA_ALG_AUTH,
     XFRMA_HOADDR,
     Tmpl,
@@ -265,7 +267,7 @@ def test_round_trip(mcoa):
     coa1, coa2 = LINKS[0].coa, LINKS[1].coa
     ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
     with Xfrm(mcoa.mn.name) as x, x.listen_sa() as events:
-        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA, **ro)
+        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA, sa_dir=OUT, **ro)
         got = x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)
         assert got is not None and got["hoaddr"] == HOA, (
             f"GETSA: hoaddr {got and got['hoaddr']}; a kernel without the patch ignores "
@@ -273,7 +275,7 @@ def test_round_trip(mcoa):
         assert sa_of(x.dump_sa(), coa1)["hoaddr"] == HOA
         assert events.wait(XFRM_MSG_NEWSA)["hoaddr"] == HOA
 
-        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA_NEW, update=True, **ro)
+        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA_NEW, update=True, sa_dir=OUT, **ro)
         assert x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)["hoaddr"] == HOA_NEW
         assert events.wait(XFRM_MSG_UPDSA)["hoaddr"] == HOA_NEW
 
@@ -289,7 +291,10 @@ def test_round_trip(mcoa):
         assert moved is not None and moved["hoaddr"] == HOA_NEW, f"after MIGRATE: {moved}"
 
 
-RO_PRIMARY = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY)
+# Every HOADDR state here is an output SA (XFRMA_SA_DIR, ignored before 6.10).
+OUT = XFRM_SA_DIR_OUT
+RO_PRIMARY = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY,
+                  sa_dir=OUT)
 REJECTS = {
     # id: (add_sa arguments, extack text)
     "esp": (dict(src=LINKS[0].coa, proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TRANSPORT,
@@ -303,11 +308,9 @@ REJECTS = {
                         proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
                         coaddr="192.0.2.10"),
                    "HOADDR is only valid for IPv6 states"),
-    "all-zero": (dict(src=LINKS[0].coa, hoaddr="::", proto=IPPROTO_DSTOPTS,
-                      mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY),
+    "all-zero": (dict(src=LINKS[0].coa, hoaddr="::", **RO_PRIMARY),
                  "HOADDR must be a global unicast address"),
-    "multicast": (dict(src=LINKS[0].coa, hoaddr="ff02::1", proto=IPPROTO_DSTOPTS,
-                       mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY),
+    "multicast": (dict(src=LINKS[0].coa, hoaddr="ff02::1", **RO_PRIMARY),
                   "HOADDR must be a global unicast address"),
     "equals-coaddr": (dict(src=LINKS[1].coa, hoaddr=PRIMARY, **RO_PRIMARY),
                       "HOADDR equals COADDR"),
@@ -325,10 +328,10 @@ for case, bad in (("loopback", "::1"), ("link-local", "fe80::10"), ("site-local"
 
 
 if kernel_version() >= (6, 10):
-    # XFRMA_SA_DIR (6.10): an input SA never sends, so it has no use for HOADDR.
-    REJECTS["input-sa"] = (dict(src=LINKS[0].coa, proto=IPPROTO_DSTOPTS,
-                                mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY, sa_dir=1),
-                           "HOADDR should not be set for input SA")
+    # XFRMA_SA_DIR (6.10): only an output SA inserts a HAO.
+    for case, sa_dir in (("input-sa", XFRM_SA_DIR_IN), ("no-direction", None)):
+        REJECTS[case] = (dict(src=LINKS[0].coa, **{**RO_PRIMARY, "sa_dir": sa_dir}),
+                         "HOADDR requires an output SA (SA_DIR out)")
 
 
 @pytest.mark.patch(HOA_PATCH)
@@ -356,7 +359,8 @@ def test_rejected_wrong_length(mcoa):
 @pytest.mark.patch(HOA_PATCH)
 def test_rejected_update_that_adds_it(mcoa):
     """UPDSA cannot turn a classic state into a HoA state (nor back)."""
-    ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY)
+    ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY,
+              sa_dir=OUT)
     with Xfrm(mcoa.mn.name) as x:
         x.add_sa(LINKS[0].coa, HA, **ro)
         with pytest.raises(XfrmError) as exc:
@@ -372,12 +376,12 @@ def test_refused_update_changes_nothing(mcoa):
     coa1, coa2 = LINKS[0].coa, LINKS[1].coa
     ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
     with Xfrm(mcoa.mn.name) as x:
-        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA, **ro)
+        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA, sa_dir=OUT, **ro)
         assert x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)["hoaddr"] == HOA, (
             "the state did not take XFRMA_HOADDR")
         before = x.dump_sa_raw()
         with pytest.raises(XfrmError) as exc:
-            x.add_sa(coa1, HA, coaddr=coa2, update=True, **ro)
+            x.add_sa(coa1, HA, coaddr=coa2, update=True, sa_dir=OUT, **ro)
         assert exc.value.errno == errno.EINVAL, exc.value
         assert x.dump_sa_raw() == before, (
             f"a refused UPDSA changed the state: {x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)}")
@@ -392,7 +396,7 @@ def test_refused_migrate_onto_home_address(mcoa, onto):
     coa1 = LINKS[0].coa
     ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
     with Xfrm(mcoa.mn.name) as x:
-        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA_NEW, **ro)
+        x.add_sa(coa1, HA, coaddr=coa1, hoaddr=HOA_NEW, sa_dir=OUT, **ro)
         assert x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)["hoaddr"] == HOA_NEW, (
             "the state did not take XFRMA_HOADDR")
         x.add_policy(XFRM_POLICY_OUT, f"{coa1}/128", f"{HA}/128",
@@ -414,7 +418,8 @@ def test_unprivileged_refused(mcoa):
     """Without CAP_NET_ADMIN (a non-root uid) NEWSA with the attribute is
     refused with EPERM before it is parsed, on every kernel."""
     request = encode_sa(LINKS[0].coa, HA, proto=IPPROTO_DSTOPTS,
-                        mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY, hoaddr=HOA)
+                        mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY, hoaddr=HOA,
+                        sa_dir=OUT)
     send = ("import socket,sys,struct\n"
             "s=socket.socket(socket.AF_NETLINK,socket.SOCK_RAW,6)\n"
             "s.send(bytes.fromhex(sys.argv[1]))\n"

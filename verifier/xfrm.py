@@ -16,6 +16,7 @@ from .xfrmnl import (
     XFRM_MODE_TRANSPORT,
     XFRM_POLICY_IN,
     XFRM_POLICY_OUT,
+    XFRM_SA_DIR_OUT,
     XFRM_STATE_WILDRECV,
     XFRMA_ALG_AUTH,
     XFRMA_ALG_CRYPT,
@@ -76,12 +77,14 @@ def hao_output(ns, ha: str, hoa: str, coa: str, upper: int,
 def hoa_output(ns, ha: str, hoa: str, coas: list[str], upper: int,
                coaddr: str | None = None) -> None:
     """MCoA over XFRMA_HOADDR: one outbound HAO state per CoA carrying the
-    HoA (COADDR: coaddr, else the state's own CoA), and one outbound policy
+    HoA (COADDR: coaddr, else the state's own CoA; an output SA, XFRMA_SA_DIR,
+    which kernels before 6.10 ignore), and one outbound policy
     for `upper` to the HA from any source, whose template the state of the
     packet's source fills."""
     with Xfrm(ns.name) as x:
         for coa in coas:
-            x.add_sa(coa, ha, proto=HAO, mode=RO, coaddr=coaddr or coa, hoaddr=hoa)
+            x.add_sa(coa, ha, proto=HAO, mode=RO, coaddr=coaddr or coa, hoaddr=hoa,
+                     sa_dir=XFRM_SA_DIR_OUT)
         x.add_policy(XFRM_POLICY_OUT, "::/0", f"{ha}/128", upper_proto=upper,
                      tmpls=[Tmpl(proto=HAO, mode=RO)])
 
