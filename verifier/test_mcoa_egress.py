@@ -34,7 +34,8 @@ from .packets import (
     pktinfo,
 )
 from .receiver import Receiver
-from .xfrm import HAO, accept_ro, hao_output, hoa_output
+from .xfrm import HAO, RO, accept_ro, hao_output, hoa_output
+from .xfrmnl import XFRM_POLICY_OUT, Tmpl, Xfrm
 
 RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
 HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
@@ -84,11 +85,11 @@ class Seen:
         return "\n".join(rows)
 
 
-def send_bu(net: Mcoa, way: str, ln: Link, socket_setup=None) -> Seen:
+def send_bu(net: Mcoa, way: str, ln: Link, socket_setup=None, extra_cmsgs=()) -> Seen:
     """Send one BU for ln's CoA the given way; socket_setup(sock) may set
-    socket options on the sender first."""
+    socket options on the sender first, extra_cmsgs go with the BU."""
     src = HOA if way == "classic" else ln.coa
-    cmsgs = [pktinfo(src, net.mn.ifindex(ln.mn_if))]
+    cmsgs = [pktinfo(src, net.mn.ifindex(ln.mn_if)), *extra_cmsgs]
     if way == "cmsg":
         cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(HOA)))
     rx = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
@@ -393,3 +394,58 @@ def test_header_included_send_ignores_sticky_hao(net):
              for name, pkts in wire.items() if pkts}
     assert links == {LINKS[0].ha_if: [(M2.coa, None)]}, (
         f"want the packet as built (no HAO) on {LINKS[0].ha_if}, the best route: {links}")
+
+
+# The marks alternative (issue "Series v3", section 3): MCoA BUs on an
+# unchanged kernel.  Per CoA_i: a classic HAO state (COADDR CoA_i) and an
+# outbound policy, both with XFRMA_MARK i; a table through link i and a
+# rule "from CoA_i" for the re-route from COADDR; the BU from the HoA with
+# an SO_MARK cmsg of i.  Four objects per CoA, where the series needs one
+# state per CoA and one policy per home address.
+MARKS_TABLE = 110
+MARKS_OBJECTS = "per CoA: 1 state, 1 policy, 1 table (1 route), 1 rule; SO_MARK per BU"
+
+
+def marks_alternative(net: Mcoa) -> None:
+    with Xfrm(net.mn.name) as x:
+        for ln in LINKS:
+            x.add_sa(HOA, HA, proto=HAO, mode=RO, coaddr=ln.coa, mark=ln.n)
+            x.add_policy(XFRM_POLICY_OUT, f"{HOA}/128", f"{HA}/128", upper_proto=NH_MH,
+                         mark=ln.n, tmpls=[Tmpl(proto=HAO, mode=RO, src=HOA, dst=HA,
+                                                level="use")])
+    for ln in LINKS:
+        table = str(MARKS_TABLE + ln.n)
+        net.mn.ip("-6", "route", "add", "2001:db8:1::/64", "via", ln.ha_link, "dev",
+                  ln.mn_if, "table", table)
+        net.mn.ip("-6", "rule", "add", "from", ln.coa, "lookup", table)
+
+
+def mark_cmsg(n: int) -> tuple:
+    return (socket.SOL_SOCKET, socket.SO_MARK, struct.pack("=I", n))
+
+
+@pytest.mark.parametrize("ln", LINKS, ids=[ln.mn_if for ln in LINKS])
+def test_marks_alternative_leaves_by_coa_link(net, ln):
+    """Control, every kernel: the marks alternative puts each CoA's BU on
+    its own link, from its CoA, with HAO(HoA) and the sum over the HoA, and
+    the HA delivers it from the HoA: what the series gives, with four
+    objects per CoA and a mark per BU."""
+    marks_alternative(net)
+    seen = send_bu(net, "classic", ln, extra_cmsgs=[mark_cmsg(ln.n)])
+    print(seen.table(f"marks alternative, BU for CoA{ln.n} with SO_MARK {ln.n} "
+                     f"({MARKS_OBJECTS})"))
+    expect_on_link(seen, ln)
+
+
+def test_marks_alternative_link_down(net):
+    """Control, every kernel: with link 2 down the marks alternative drops
+    CoA2's BU on link 2 too (its table has only that route): no fallback,
+    as with the series, and sendmsg succeeds."""
+    marks_alternative(net)
+    m2 = LINKS[1]
+    net.ha.ip("link", "set", m2.ha_if, "down")
+    wait_linkdown(net.mn, m2.mn_if, "2001:db8:1::/64")
+    seen = send_bu(net, "classic", m2, extra_cmsgs=[mark_cmsg(m2.n)])
+    print(seen.table(f"marks alternative, BU for CoA2, {m2.ha_if} down"))
+    assert seen.links() == [] and seen.delivered_from is None, seen.table("seen")
+    assert seen.send_error is None, seen.table("seen")

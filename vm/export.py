@@ -53,12 +53,19 @@ def parse(path: Path) -> Patch:
                  body.strip("\n"), diff)
 
 
-def dep3(p: Patch, base: str) -> str:
+def flat_name(path: Path, series_dir: Path) -> str:
+    """The exported file name: a patch of a tree's directory keeps the tree
+    in its name (ipsec/0001-x.patch -> ipsec-0001-x.patch), so that names
+    stay unique and sort in the series' order within a tree."""
+    return "-".join(path.relative_to(series_dir).parts)
+
+
+def dep3(p: Patch, base: str, rel: str) -> str:
     """The patch with a DEP-3 header (https://dep-team.pages.debian.net/deps/dep3/)."""
     lines = [f"Description: {p.subject}"]
     lines += [f" {line}" if line.strip() else " ." for line in p.description.splitlines()]
     lines += [f"Author: {p.author}",
-              f"Origin: other, mip6kit patches/{base}/{p.path.name}",
+              f"Origin: other, mip6kit patches/{base}/{rel}",
               "Forwarded: no",
               f"Last-Update: {p.date:%Y-%m-%d}",
               "---", p.diff]
@@ -74,20 +81,22 @@ def export(fmt: str, series_dir: Path, out: Path) -> list[Path]:
                        "directory, so that nothing is overwritten")
     patches = [parse(p) for p in tree.read_series(series_dir)]
     base = series_dir.name
+    names = {p.path: flat_name(p.path, series_dir) for p in patches}
     files: dict[Path, str] = {}
     if fmt == "quilt":
-        files[out / "series"] = "".join(f"{p.path.name}\n" for p in patches)
-        files.update({out / p.path.name: p.path.read_text() for p in patches})
+        files[out / "series"] = "".join(f"{names[p.path]}\n" for p in patches)
+        files.update({out / names[p.path]: p.path.read_text() for p in patches})
     elif fmt == "debian":
         pdir = out / "debian/patches"
-        files[pdir / "series.mip6kit"] = "".join(f"mip6kit/{p.path.name}\n" for p in patches)
-        files.update({pdir / "mip6kit" / p.path.name: dep3(p, base) for p in patches})
+        files[pdir / "series.mip6kit"] = "".join(f"mip6kit/{names[p.path]}\n" for p in patches)
+        files.update({pdir / "mip6kit" / names[p.path]:
+                      dep3(p, base, str(p.path.relative_to(series_dir))) for p in patches})
     else:
         numbered = list(enumerate(patches, RPM_FIRST))
         files[out / "patches.spec"] = "".join(
-            f"Patch{n}: {p.path.name}\n" for n, p in numbered)
+            f"Patch{n}: {names[p.path]}\n" for n, p in numbered)
         files[out / "apply.spec"] = "".join(f"%patch -P {n} -p1\n" for n, _ in numbered)
-        files.update({out / p.path.name: p.path.read_text() for p in patches})
+        files.update({out / names[p.path]: p.path.read_text() for p in patches})
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

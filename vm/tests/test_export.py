@@ -64,10 +64,12 @@ def test_export_applies_to_debian_tree(tmp_path, capsys, base, fmt):
 def test_debian_export_has_dep3_headers(tmp_path):
     out = tmp_path / "out"
     export.export("debian", project_root() / "patches" / "6.1", out)
-    first = sorted((out / "debian/patches/mip6kit").iterdir())[0].read_text()
-    head = first.split("\n---\n", 1)[0]
+    raw = next(p for p in (out / "debian/patches/mip6kit").iterdir() if "ipv6-raw" in p.name)
+    assert raw.name.startswith("net-next-"), f"{raw.name}: the tree belongs in the name"
+    head = raw.read_text().split("\n---\n", 1)[0]
     for field in ("Description: ipv6: raw: use the home address", "Author: ",
-                  "Origin: other, mip6kit patches/6.1/", "Forwarded: no", "Last-Update: 20"):
+                  "Origin: other, mip6kit patches/6.1/net-next/0001-", "Forwarded: no",
+                  "Last-Update: 20"):
         assert f"\n{field}" in f"\n{head}", f"DEP-3 field {field!r} missing:\n{head}"
     assert "\n .\n" in head, "empty description lines must be ' .' (DEP-3 folding)"
 
