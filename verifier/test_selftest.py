@@ -41,7 +41,7 @@ CASES = {
     "udp_cmsg_hao": (UDP_PATCH,),
     "control_pktinfo_link_without_hao": (),
     "hao_pktinfo_link": (EGRESS_PATCH,),
-    "mh_type_selective_policy": (MH_PATCH,),
+    "mh_type_selective_policy": (RAW_PATCH, MH_PATCH),  # its BU has a cmsg HAO
     "hoaddr_state": (HOA_PATCH,),
     "hoaddr_state_pktinfo_link": (HOA_PATCH, EGRESS_PATCH),
 }
