@@ -28,17 +28,21 @@ BU, BA, BRR = 5, 6, 0
 MH_TYPES = {0: "BRR", 1: "HoTI", 2: "CoTI", 3: "HoT", 4: "CoT", 5: "BU", 6: "BA", 7: "BE"}
 
 
-@pytest.fixture
-def mh_ha(topo, no_splat):
+def ha_selecting(t, mh_type: int):
     """HoA on the MN, an outbound HAO state for MH HoA -> HA; the HA accepts
-    HAO-carrying MH messages of type BU only."""
+    HAO-carrying MH messages of mh_type only."""
     features.require("IPV6_MIP6")
     features.require("XFRM_STATISTICS")
-    t = topo
     t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
     hao_output(t.mn, t.ha_addr, t.hoa, t.coa, NH_MH)
-    accept_ro(t.ha, HAO, NH_MH, mh_type=BU)
+    accept_ro(t.ha, HAO, NH_MH, mh_type=mh_type)
     return t
+
+
+@pytest.fixture
+def mh_ha(topo, no_splat):
+    """The HA accepts Binding Updates only."""
+    return ha_selecting(topo, BU)
 
 
 def send_mh(t, mh_type: int):
@@ -85,12 +89,7 @@ def test_bu_refused_by_type_zero_policy(topo, no_splat):
     type 0 (BRR) only, and a BU (type 5) with a HAO must be refused
     (XfrmInNoPols).  On an affected kernel every received MH message
     decodes as type 0, so the BU matches and is delivered."""
-    features.require("IPV6_MIP6")
-    features.require("XFRM_STATISTICS")
-    t = topo
-    t.add_hoa(IFA_F_NODAD | IFA_F_HOMEADDRESS)
-    hao_output(t.mn, t.ha_addr, t.hoa, t.coa, NH_MH)
-    accept_ro(t.ha, HAO, NH_MH, mh_type=BRR)
+    t = ha_selecting(topo, BRR)
     before = t.ha.snmp("XfrmInNoPols")
     verdict, wire = send_mh(t, BU)
     assert len(wire) == 1 and home_address(wire[0]) is not None, "the BU left without a HAO"
