@@ -193,6 +193,20 @@ def _mh(mh_type: int, body: bytes) -> bytes:
     return bytes([59, (6 + len(body)) // 8 - 1, mh_type, 0, 0, 0]) + body
 
 
+def binding_update_of(size: int, seq: int, lifetime: int) -> bytes:
+    """A BU of size bytes (a multiple of 8), grown with PadN mobility
+    options: a Mobility Header message big enough to need fragments."""
+    body = struct.pack("!HHH", seq, 0xC000, lifetime)
+    left = size - 6 - len(body)
+    while left > 1:
+        n = min(left, 257)
+        body += bytes([OPT_PADN, n - 2]) + bytes(n - 2)
+        left -= n
+    msg = _mh(MH_BU, body + bytes(left))
+    assert len(msg) == size, f"a BU of {size} bytes came out as {len(msg)}"
+    return msg
+
+
 def mh_message(mh_type: int) -> bytes:
     """A message of any MH type, 24 bytes, long enough for every type
     mip6_mh_filter() knows; the body is zero."""

@@ -28,6 +28,7 @@ from .packets import (
     NH_UDP,
     addr,
     binding_update,
+    binding_update_of,
     checksum_source,
     hao_option,
     home_address,
@@ -318,47 +319,57 @@ ICMPV6_PKT_TOOBIG = 2
 NH_FRAGMENT = 44
 
 
-def send_big(net: Mcoa, tx: socket.socket, way: str, drain) -> list:
-    """One BIG-byte UDP datagram from CoA2, PKTINFO(CoA2, m2), its HAO as a
-    cmsg or from the HoA state; the packets seen per HA link."""
+def send_big(net: Mcoa, tx: socket.socket, proto: int, way: str, drain) -> list:
+    """One BIG-byte UDP datagram or BU from CoA2, PKTINFO(CoA2, m2), its HAO
+    as a cmsg or from the HoA state; the packets seen per HA link."""
     cmsgs = [pktinfo(M2.coa, net.mn.ifindex(M2.mn_if))]
     if way == "cmsg":
         cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(HOA)))
-    tx.sendmsg([bytes(BIG)], cmsgs, 0, (HA, UDP_PORT))
-    return drain(lambda p: addr(p.dst) == HA and p.proto in (NH_UDP, NH_FRAGMENT))
+    if proto == NH_MH:
+        tx.sendmsg([binding_update_of(BIG, BU_SEQ, 10)], cmsgs, 0, (HA, 0))
+    else:
+        tx.sendmsg([bytes(BIG)], cmsgs, 0, (HA, UDP_PORT))
+    return drain(lambda p: addr(p.dst) == HA and p.proto in (proto, NH_FRAGMENT))
 
 
 @pytest.mark.patch(EGRESS_PATCH)
 @pytest.mark.parametrize("way", ["cmsg", "hoaddr-state"])
-def test_pmtu_follows_named_link(net, way):
+@pytest.mark.parametrize("proto", [NH_UDP, NH_MH], ids=["udp", "mh"])
+def test_pmtu_follows_named_link(net, proto, way):
     """A Packet Too Big for a datagram that left strictly by link 2 must
     lower the MTU of the route that link's sends use (RFC 8201): link 2's
     router sends a PTB (MTU 1280) quoting it, and the same send then
     leaves by link 2 as fragments of at most 1280 bytes, each with the HAO
     (unfragmentable part), and the HA delivers it from the HoA.  Before the
     fix the update landed on link 1's route (the best one for the quoted
-    source) and the resend left link 2 at full size again."""
-    accept_ro(net.ha, HAO, NH_UDP, with_state=False)  # the fixture's state
+    source) and the resend left link 2 at full size again.  UDP and a raw
+    Mobility Header socket (a padded BU) reach it by their error handlers."""
+    if proto == NH_UDP:
+        accept_ro(net.ha, HAO, NH_UDP, with_state=False)  # the fixture's state
     if way == "hoaddr-state":
-        hoa_output(net.mn, HA, HOA, [ln.coa for ln in LINKS], NH_UDP)
-    rx = net.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    rx.bind(("::", UDP_PORT))
-    tx = net.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    tx.bind(("::", UDP_PORT + 1))
+        hoa_output(net.mn, HA, HOA, [ln.coa for ln in LINKS], proto)
+    if proto == NH_MH:
+        rx = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+        tx = net.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    else:
+        rx = net.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        rx.bind(("::", UDP_PORT))
+        tx = net.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        tx.bind(("::", UDP_PORT + 1))
     ptb = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     with rx, tx, ptb, ha_captures(net) as drain:
         receiver = Receiver(net.ha, rx)
-        first = send_big(net, tx, way, drain)
+        first = send_big(net, tx, proto, way, drain)
         receiver.wait()
         sizes = {name: [len(p.raw) for p in pkts] for name, pkts in first.items() if pkts}
         assert list(sizes) == [M2.ha_if] and len(first[M2.ha_if]) == 1, (
-            f"the first datagram must leave whole by {M2.ha_if}; bytes per HA link: {sizes}")
+            f"the first message must leave whole by {M2.ha_if}; bytes per HA link: {sizes}")
         quoted = first[M2.ha_if][0].raw[:PTB_MTU - 48]
         ptb.sendto(struct.pack("!BBHI", ICMPV6_PKT_TOOBIG, 0, 0, PTB_MTU) + quoted,
                    (M2.coa, 0))
         time.sleep(0.3)  # the PTB is handled in softirq as it arrives
         receiver = Receiver(net.ha, rx)
-        again = send_big(net, tx, way, drain)
+        again = send_big(net, tx, proto, way, drain)
         verdict = receiver.wait()
     seen = {name: [(len(p.raw), p.proto, home_address(p) and addr(home_address(p)))
                    for p in pkts] for name, pkts in again.items() if pkts}
@@ -369,7 +380,7 @@ def test_pmtu_follows_named_link(net, way):
         for size, nh, hao in seen[M2.ha_if]), (
         f"the resend must be fragments of at most {PTB_MTU} bytes, each with HAO(HoA): {seen}")
     assert verdict.got and verdict.got[1] == HOA and len(verdict.got[0]) == BIG, (
-        f"the HA did not reassemble the datagram from the HoA: {verdict.drops}")
+        f"the HA did not reassemble the message from the HoA: {verdict.drops}")
 
 
 NH_NONE = 59

@@ -136,6 +136,7 @@ ORDERS = {
     "esp-then-hao": ("first", socket.IPPROTO_ESP, False),
     "ah-then-hao": ("first", socket.IPPROTO_AH, False),
     "hao-then-esp": ("last", socket.IPPROTO_ESP, True),
+    "hao-then-ah": ("last", socket.IPPROTO_AH, True),
 }
 
 
@@ -144,8 +145,8 @@ ORDERS = {
 def test_ipsec_in_the_same_bundle(mcoa, order):
     """UDP from CoA2 through one policy with an ESP or AH transport
     template and the HAO template.  HAO first (the RFC 6275 header order):
-    the sum is moved before ESP encrypts it, and the HA delivers it from the
-    HoA.  ESP or AH first: the transport header is encrypted or covered by
+    the sum is moved before ESP encrypts it or AH covers it, and the HA
+    delivers it from the HoA.  ESP or AH first: the transport header is encrypted or covered by
     the ICV, so the packet must not leave at all (counted as
     XfrmOutStateProtoError); v2 sent it, and the HA dropped it for its
     checksum (ESP) or its ICV (AH)."""
@@ -178,7 +179,8 @@ def test_ipsec_in_the_same_bundle(mcoa, order):
     sent = [p for got in wire.values() for p in got]
     if delivered:
         assert [(addr(p.src), home_address(p) and addr(home_address(p))) for p in sent] == [
-            (M2.coa, HOA)], "one ESP packet from CoA2 with HAO(HoA)"
+            (M2.coa, HOA)], f"one {'ESP' if proto == socket.IPPROTO_ESP else 'AH'} packet " \
+            "from CoA2 with HAO(HoA)"
         assert_from_hoa(verdict)
         return
     ha_drops = {k: after_ha.get(k, 0) - v for k, v in before_ha.items()
