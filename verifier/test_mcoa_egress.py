@@ -15,6 +15,7 @@ delivers the BU to its MH socket only if the checksum is right over the
 HoA.  Each test prints the per-link table a person debugging MCoA wants.
 """
 
+import errno
 import socket
 import struct
 import time
@@ -343,7 +344,9 @@ def test_pmtu_follows_named_link(net, proto, way):
     (unfragmentable part), and the HA delivers it from the HoA.  Before the
     fix the update landed on link 1's route (the best one for the quoted
     source) and the resend left link 2 at full size again.  UDP and a raw
-    Mobility Header socket (a padded BU) reach it by their error handlers."""
+    Mobility Header socket (a padded BU) reach it by their error handlers;
+    a raw socket learns a PMTU only with IPV6_RECVERR (or connected,
+    rawv6_err()), and then its next send reports EMSGSIZE once."""
     if proto == NH_UDP:
         accept_ro(net.ha, HAO, NH_UDP, with_state=False)  # the fixture's state
     if way == "hoaddr-state":
@@ -351,6 +354,7 @@ def test_pmtu_follows_named_link(net, proto, way):
     if proto == NH_MH:
         rx = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
         tx = net.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+        tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVERR, 1)
     else:
         rx = net.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         rx.bind(("::", UDP_PORT))
@@ -368,6 +372,9 @@ def test_pmtu_follows_named_link(net, proto, way):
         ptb.sendto(struct.pack("!BBHI", ICMPV6_PKT_TOOBIG, 0, 0, PTB_MTU) + quoted,
                    (M2.coa, 0))
         time.sleep(0.3)  # the PTB is handled in softirq as it arrives
+        if proto == NH_MH:
+            err = tx.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # reads and clears it
+            assert err == errno.EMSGSIZE, f"the PTB did not reach the raw socket: error {err}"
         receiver = Receiver(net.ha, rx)
         again = send_big(net, tx, proto, way, drain)
         verdict = receiver.wait()

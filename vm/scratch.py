@@ -156,13 +156,19 @@ def _stage(origin: Path, overlay: Path, patches: list[Path],
         return out
 
 
+def _shown(patch: Path) -> str:
+    """The patch with its directory (ipsec/0001-x.patch): the trees of a
+    base each number their patches from 0001."""
+    return f"{patch.parent.name}/{patch.name}"
+
+
 def _apply(stage: Path, patch: Path, origin: Path) -> None:
-    log.info("applying %s", patch.name)
+    log.info("applying %s", _shown(patch))
     res = Runner().run(["patch", "-p1", "-N", "--batch", "--no-backup-if-mismatch",
                         "--reject-file=-", "-d", str(stage), "-i", str(patch)],
                        capture=True, check=False)
     if res.returncode != 0:
-        raise MipError(f"{patch.name} does not apply to {origin}:\n"
+        raise MipError(f"{_shown(patch)} does not apply to {origin}:\n"
                        f"{res.stdout.strip()}\n{res.stderr.strip()}\n"
                        "rebase the series onto this tree, or choose another --series",
                        Exit.BUILD_FAILURE)
