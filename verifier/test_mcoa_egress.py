@@ -316,6 +316,7 @@ def test_udp_leaves_by_named_link(net, how):
 
 
 PTB_MTU, BIG = 1280, 1400
+IPV6_RECVERR = 25  # linux/in6.h; Python's socket module lacks it
 ICMPV6_PKT_TOOBIG = 2
 NH_FRAGMENT = 44
 
@@ -354,7 +355,7 @@ def test_pmtu_follows_named_link(net, proto, way):
     if proto == NH_MH:
         rx = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
         tx = net.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
-        tx.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVERR, 1)
+        tx.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
     else:
         rx = net.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         rx.bind(("::", UDP_PORT))
