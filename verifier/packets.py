@@ -109,17 +109,22 @@ def ones_complement_sum(data: bytes) -> int:
     return total
 
 
+def pseudo_header(src: bytes, dst: bytes, length: int, proto: int) -> bytes:
+    """The RFC 8200 8.1 pseudo-header."""
+    return src + dst + struct.pack("!I3xB", length, proto)
+
+
 def pseudo_header_sum_ok(pkt: Packet, src: bytes, dst: bytes) -> bool:
     """Does the upper-layer checksum verify with this pseudo-header?"""
-    ph = src + dst + struct.pack("!I3xB", len(pkt.payload), pkt.proto)
+    ph = pseudo_header(src, dst, len(pkt.payload), pkt.proto)
     return ones_complement_sum(ph + pkt.payload) == 0xFFFF
 
 
 def upper_checksum(src: str, dst: str, proto: int, segment: bytes) -> int:
     """The RFC 8200 8.1 checksum of an upper-layer segment whose checksum
     field is zero (0 stays 0 here: the caller knows its protocol)."""
-    ph = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
-          + struct.pack("!I3xB", len(segment), proto))
+    ph = pseudo_header(socket.inet_pton(socket.AF_INET6, src),
+                       socket.inet_pton(socket.AF_INET6, dst), len(segment), proto)
     return ~ones_complement_sum(ph + segment) & 0xFFFF
 
 
@@ -129,8 +134,8 @@ def zero_sum_tail(src: str, dst: str, proto: int, head: bytes) -> bytes:
     make the checksum over (src, dst) exactly 0: what a UDP or UDP-Lite
     sender then sends as 0xFFFF (RFC 768, RFC 3828)."""
     assert len(head) % 2 == 0, "the tail must be a 16-bit word of its own"
-    ph = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
-          + struct.pack("!I3xB", len(head) + 2, proto))
+    ph = pseudo_header(socket.inet_pton(socket.AF_INET6, src),
+                       socket.inet_pton(socket.AF_INET6, dst), len(head) + 2, proto)
     tail = 0xFFFF - ones_complement_sum(ph + head)
     assert upper_checksum(src, dst, proto, head + struct.pack("!H", tail)) == 0
     return struct.pack("!H", tail)
