@@ -12,6 +12,7 @@ from mip6kit import __version__
 from mip6kit.vm import (
     bisect,
     configcheck,
+    coveragejob,
     export,
     gc,
     pipeline,
@@ -85,6 +86,16 @@ def cmd_run(args, runner: Runner) -> int:
     pytest_args = ["-k", args.k] if args.k else []
     return pipeline.run(job, args.kvm, args.timeout, pytest_args, args.baseline_only,
                         args.test_timeout)
+
+
+def cmd_coverage(args, runner: Runner) -> int:
+    if args.profile != coveragejob.PROFILE:
+        raise MipError(f"coverage builds the {coveragejob.PROFILE} profile; drop --profile")
+    job = pipeline.new_job(args, cache_root(), runner)
+    pytest_args = ["-k", args.k] if args.k else []
+    compare = args.compare.expanduser().resolve() if args.compare else None
+    return coveragejob.run(job, args.kvm, args.timeout, pytest_args, args.test_timeout,
+                           compare)
 
 
 def cmd_selftests(args, runner: Runner) -> int:
@@ -187,6 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fail a test phase (setup, call, teardown) that runs longer than S "
                    "seconds and go on with the next test (default %(default)g)")
     r.set_defaults(func=cmd_run)
+
+    cv = sub.add_parser("coverage", help="run the verifier on the patched kernel built "
+                        "with gcov (coverage profile) and report, per patch, which of the "
+                        "lines it adds were executed", epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _tree_options(cv)
+    cv.set_defaults(profile=coveragejob.PROFILE)
+    _guest_options(cv, 900)
+    cv.add_argument("-k", metavar="EXPR", help="pytest -k expression to select tests")
+    cv.add_argument("--test-timeout", type=float, default=pipeline.TEST_TIMEOUT, metavar="S",
+                    help="fail a test phase that runs longer than S seconds "
+                    "(default %(default)g)")
+    cv.add_argument("--compare", type=Path, metavar="COVERAGE_JSON",
+                    help="exit 1 if a line executed in this earlier coverage.json is not "
+                    "executed now (CI's coverage smoke)")
+    cv.set_defaults(func=cmd_coverage)
 
     st = sub.add_parser("selftests", help="upstream net selftests on the baseline and the "
                         "patched kernel (selftests profile); fails when a result differs",

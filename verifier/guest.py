@@ -7,7 +7,11 @@ KTAP goes to stdout.  results.json (outcome and patch ties per test, read
 by the host to build the matrix) is handed off (verifier/handoff.py) after
 collection, with every test "unfinished", and again as each test ends, so a
 guest that dies or times out still leaves a partial matrix that names the
-tests it did not finish.  junit.xml and dmesg.txt follow at the end.
+tests it did not finish.  junit.xml and dmesg.txt follow at the end, and,
+on kernels that have them (verifier/debugfs.py): gcov.tar, the gcov
+counters zeroed before the tests (coverage profile), and leaks.json,
+kmemleak's reports after the tests, each with the test that allocated
+the object (debug profile).
 
 Each phase of a test (setup, call, teardown) has a timeout, the first
 argument --test-timeout=S: a hung test fails alone and the run goes on.
@@ -28,11 +32,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from mip6kit.verifier import handoff
+from mip6kit.verifier import debugfs, handoff
 from mip6kit.verifier.ktap import outcome
 
 
@@ -47,6 +52,11 @@ class ResultsRecorder:
     def __init__(self):
         self.results: dict[str, dict] = {}
         self.reports: dict[str, list] = {}
+        self.spans: list[tuple[float, float, str]] = []  # monotonic start, end, nodeid
+        self._started = 0.0
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self._started = time.monotonic()
 
     def pytest_collection_finish(self, session):
         for item in session.items:
@@ -58,6 +68,7 @@ class ResultsRecorder:
         self.reports.setdefault(report.nodeid, []).append(report)
 
     def pytest_runtest_logfinish(self, nodeid, location):
+        self.spans.append((self._started, time.monotonic(), nodeid))
         kind, _ = outcome(self.reports.pop(nodeid, []))
         self.results.setdefault(nodeid, {"patches": []})["outcome"] = self.NAMES[kind]
         self.hand_off()
@@ -131,14 +142,34 @@ def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
             "-p", "no:cacheprovider", f"--junitxml={out / 'junit.xml'}",
             f"--rootdir={here}", "-c", "/dev/null", *argv]
     plugins = [recorder] + ([PhaseTimeout(seconds)] if seconds is not None else [])
+    debugfs.mount()
+    gcov = debugfs.gcov_reset()
+    kmemleak = debugfs.kmemleak_start()
     rc = int(pytest.main(args, plugins=plugins))
     junit = out / "junit.xml"
     files = {
         "junit.xml": junit.read_bytes() if junit.exists() else b"",
         "results.json": recorder.encoded(),
-        "dmesg.txt": subprocess.run(["dmesg"], capture_output=True).stdout,
     }
+    if gcov:
+        files["gcov.tar"] = debugfs.gcov_tar() or b""
+    if kmemleak:
+        files["leaks.json"] = leaks(recorder.spans)
+    files["dmesg.txt"] = subprocess.run(["dmesg"], capture_output=True).stdout
     return rc, files
+
+
+def leaks(spans: list[tuple[float, float, str]]) -> bytes:
+    """kmemleak's reports once the tests are over, each with the test that
+    was running when the object was allocated (null: between tests)."""
+    found = debugfs.kmemleak_scan()
+    read = time.monotonic()  # the ages are as of the last read, just now
+    out = []
+    for age, report in found:
+        born = read - age
+        test = next((t for start, end, t in spans if start <= born <= end), None)
+        out.append({"test": test, "report": report})
+    return (json.dumps(out, indent=1) + "\n").encode()
 
 
 if __name__ == "__main__":

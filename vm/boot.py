@@ -178,11 +178,12 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def crash_excerpt(text: str, context: int = 40) -> tuple[str, str] | None:
+def crash_excerpt(text: str, context: int = 40,
+                  pattern: re.Pattern = CRASH_PATTERNS) -> tuple[str, str] | None:
     """(the first splat line, the lines around it), or None if the console is clean."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        if CRASH_PATTERNS.search(line):
+        if pattern.search(line):
             return line.strip(), "\n".join(lines[max(0, i - 5): i + context])
     return None
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mip6kit import project_root
 
-from . import boot, build, matrix, profile, scratch, stage, tree
+from . import boot, build, coverage, leaks, matrix, profile, scratch, stage, tree
 from .cache import Lock, short_hash, tree_key
 from .errors import Exit, MipError
 from .proc import Runner
@@ -144,7 +144,8 @@ def build_variant(job: Job, variant: str) -> Path:
     link_dest = job.src("baseline") if variant != "baseline" else None
     with _reading(job):
         synced = scratch.sync(job.tree.origin, src, project_root() / "kernel-src-overlay",
-                              patches, job.runner, link_dest=link_dest)
+                              patches, job.runner, link_dest=link_dest,
+                              appends=coverage.makefile_appends(patches))
     fragment, text = profile.fragment(src, job.profile, write=not job.runner.dry_run)
     cfg = short_hash(text) if text is not None else "dryrun"
     builddir = scratch.build_dir(src, cfg)
@@ -341,7 +342,8 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
     for variant, res in verified.items():
         results[variant] = verifier_results(job, variant, res)
     rows = _write_matrix(job, results)
-    if not all(r.ok for r in rows):
+    leaked = leaks.report(job.rundir, variants)
+    if not all(r.ok for r in rows) or leaked:
         return Exit.TEST_FAILURE
     if all(o == "skipped" for r in rows for o in r.outcomes.values()):
         log.warning("every test was skipped: nothing was verified")

@@ -76,9 +76,12 @@ def touched_paths(patches: list[Path]) -> set[str]:
 
 
 def sync(origin: Path, src: Path, overlay: Path, patches: list[Path], runner: Runner,
-         link_dest: Path | None = None) -> SyncResult:
-    """Make src the tree + overlay + patches, rewriting only what differs."""
-    managed_now = touched_paths(patches) | _files_under(overlay)
+         link_dest: Path | None = None, appends: dict[str, str] | None = None) -> SyncResult:
+    """Make src the tree + overlay + patches, rewriting only what differs;
+    appends are texts added at the end of files after the series (the
+    coverage profile's Makefile lines)."""
+    appends = appends or {}
+    managed_now = touched_paths(patches) | _files_under(overlay) | set(appends)
     rsync = ["rsync", "-a", "--delete", "--itemize-changes",
              f"--exclude=/{STATE_PREFIX}*", *(f"--exclude={e}" for e in _EXCLUDES)]
     if runner.dry_run:
@@ -114,7 +117,7 @@ def sync(origin: Path, src: Path, overlay: Path, patches: list[Path], runner: Ru
                 log.info("%s changed but is dated before the last sync: rebuilding it", rel)
                 pinned.add(rel)
                 _write(f, f.read_bytes(), f.stat().st_mode)
-    wanted = _stage(origin, overlay, patches, managed | pinned)
+    wanted = _stage(origin, overlay, patches, managed | pinned, appends)
     for rel in sorted(managed | pinned):
         if _converge(src / rel, wanted.get(rel)):
             result.changed.append(rel)
@@ -135,8 +138,8 @@ def _files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
-def _stage(origin: Path, overlay: Path, patches: list[Path],
-           paths: set[str]) -> dict[str, tuple[bytes, int] | None]:
+def _stage(origin: Path, overlay: Path, patches: list[Path], paths: set[str],
+           appends: dict[str, str]) -> dict[str, tuple[bytes, int] | None]:
     """The wanted content (data, mode) of paths, or None for absent."""
     with tempfile.TemporaryDirectory(prefix="mip6kit-stage-") as tmp:
         stage = Path(tmp)
@@ -148,7 +151,11 @@ def _stage(origin: Path, overlay: Path, patches: list[Path],
                     shutil.copy2(f, stage / rel)
                     break
         for p in patches:
-            _apply(stage, p, origin)
+            apply_patch(stage, p, origin)
+        for rel, text in appends.items():
+            if (stage / rel).is_file():  # never create a file of its own
+                with open(stage / rel, "a") as f:
+                    f.write(text)
         out: dict[str, tuple[bytes, int] | None] = {}
         for rel in paths:
             f = stage / rel
@@ -156,19 +163,21 @@ def _stage(origin: Path, overlay: Path, patches: list[Path],
         return out
 
 
-def _shown(patch: Path) -> str:
+def display_name(patch: Path) -> str:
     """The patch with its directory (ipsec/0001-x.patch): the trees of a
     base each number their patches from 0001."""
     return f"{patch.parent.name}/{patch.name}"
 
 
-def _apply(stage: Path, patch: Path, origin: Path) -> None:
-    log.info("applying %s", _shown(patch))
+def apply_patch(stage: Path, patch: Path, origin: Path, announce: bool = True) -> None:
+    """patch -p1 in stage; origin only names the tree in the error."""
+    if announce:
+        log.info("applying %s", display_name(patch))
     res = Runner().run(["patch", "-p1", "-N", "--batch", "--no-backup-if-mismatch",
                         "--reject-file=-", "-d", str(stage), "-i", str(patch)],
                        capture=True, check=False)
     if res.returncode != 0:
-        raise MipError(f"{_shown(patch)} does not apply to {origin}:\n"
+        raise MipError(f"{display_name(patch)} does not apply to {origin}:\n"
                        f"{res.stdout.strip()}\n{res.stderr.strip()}\n"
                        "rebase the series onto this tree, or choose another --series",
                        Exit.BUILD_FAILURE)
