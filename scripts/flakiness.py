@@ -91,15 +91,16 @@ def flaky(runs: list[dict[str, str]]) -> dict[str, list[str]]:
     return {name: o for name, o in seen.items() if len(set(o)) > 1}
 
 
-def stage(base: str, base_dir: Path) -> Path | None:
+def stage(base: str, base_dir: Path) -> tuple[Path | None, Path | None]:
     """Build the patched kernel if needed and stage the series' selftest
-    into base_dir, as `mip6kit run` does for its guests."""
+    and the verifier's helpers into base_dir, as `mip6kit run` does for
+    its guests."""
     args = argparse.Namespace(base=base, tree=None, series=None, run_dir=base_dir, jobs=None)
     job = pipeline.new_job(args, cache_root(), Runner())
     pipeline.check_selection([])  # the guest's bytecode, as mip6kit run leaves it
     with pipeline.locked(job):
         pipeline.build_variant(job, "patched")
-        return pipeline.stage_selftest(job)
+        return pipeline.stage_selftest(job), pipeline.stage_helpers(job)
 
 
 def stream(lines: Iterable[str], out: TextIO, label: str, runs: int, start: float) -> str:
@@ -153,9 +154,9 @@ class Stop:
 
 
 def one_kernel(base: str, kernel: str, runs: int, base_dir: Path,
-               selftest: Path | None, stop: Stop) -> tuple[str, bool] | None:
+               staged: tuple[Path | None, Path | None], stop: Stop) -> tuple[str, bool] | None:
     verifier = shlex.join(pipeline.verifier_command([], pipeline.TEST_TIMEOUT, None,
-                                                          selftest))
+                                                          *staged))
     loop = (f"for i in $(seq {runs}); do echo '{MARK}'$i; {verifier} "
             "| grep -v '^#mip6kit-file'; done")
     variant = ["--baseline"] if kernel == "baseline" else []
@@ -217,8 +218,8 @@ def main() -> int:
 
     def one_base(base: str) -> list[tuple[str, bool]]:
         base_dir = pipeline.new_rundir(cache_root(), f"flakiness-{base}")
-        selftest = stage(base, base_dir)
-        results = (one_kernel(base, kernel, args.runs, base_dir, selftest, stop)
+        staged = stage(base, base_dir)
+        results = (one_kernel(base, kernel, args.runs, base_dir, staged, stop)
                    for kernel in kernels)
         return [r for r in results if r is not None]
 

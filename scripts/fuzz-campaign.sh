@@ -5,7 +5,9 @@
 # (--profile debug: KASAN, UBSAN bounds, lockdep, DEBUG_NET) of each base,
 # CASES cases per test (three tests: raw, UDP, XFRM NEWSA/UPDSA), one guest
 # per base and seed.  A splat fails a test (dmesg) and the run (console,
-# exit 6).  Appends each guest's summary to OUT.
+# exit 6); so does a leak: the guest scans kmemleak twice after the tests
+# and vm/leaks.py reads the reports back.  Appends each guest's summary to
+# OUT.
 #
 #   scripts/fuzz-campaign.sh [CASES [SEEDS [OUT [BASES]]]]
 #   defaults: 3400 cases (10,200 per base and seed), seed 1,
@@ -35,16 +37,20 @@ for base in $BASES; do
 			--run-dir "$run" -- env MIP6KIT_FUZZ_CASES="$CASES" \
 			MIP6KIT_FUZZ_SEED="$seed" "$PY" -m mip6kit.verifier.guest -k test_fuzz \
 			>"$run/ktap.txt" 2>"$run/stderr.txt" || rc=$?
+		leaks=0
+		"$PY" -m mip6kit.vm.leaks "$run/ktap.txt" "$run/boot/console.log" \
+			>"$run/leaks.txt" || leaks=$?
 		splats=$(grep -cE "BUG: |WARNING: CPU: |UBSAN: |possible circular locking|Call Trace:" \
 			"$run/boot/console.log" || true)
 		{
 			echo "base $base seed $seed: exit $rc, $(($(date +%s) - start)) s," \
 				"console splats $splats"
+			sed 's/^/  /' "$run/leaks.txt" | head -n 40
 			grep -E "^# (xfrm )?fuzz seed|^(not )?ok |^# [0-9]+ failures" "$run/ktap.txt" |
 				sed 's/^/  /'
 			grep -E "^mip6kit:" "$run/stderr.txt" | sed 's/^/  /' || true
 		} >>"$OUT"
-		[ "$rc" = 0 ] && [ "$splats" = 0 ] || status=1
+		[ "$rc" = 0 ] && [ "$splats" = 0 ] && [ "$leaks" = 0 ] || status=1
 	done
 done
 tail -n 40 "$OUT"

@@ -12,7 +12,7 @@ PKGS=(
 	linux-source-6.12 linux-source-6.1 linux-config-6.12
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync patch perl
 	ccache qemu-system-x86 udev iproute2 python3-venv strace quilt
-	tcpdump socat ethtool iptables iputils-ping lcov
+	tcpdump socat ethtool iptables iputils-ping lcov gcc-multilib
 )
 
 missing=()

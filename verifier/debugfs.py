@@ -20,7 +20,8 @@ KMEMLEAK = DEBUGFS / "kmemleak"
 # kmemleak reports an object only once it is older than 5 s (MSECS_MIN_AGE)
 SCAN_GAP = 6.0
 MAX_SCANS = 5
-_AGE = re.compile(r"\(age (\d+)\.(\d+)s\)")
+_JIFFIES = re.compile(r"jiffies (\d+)")
+TIMER_LIST = Path("/proc/timer_list")
 
 
 def mount() -> None:
@@ -62,35 +63,40 @@ def kmemleak_start() -> bool:
     return True
 
 
-def kmemleak_scan(gap: float = SCAN_GAP, max_scans: int = MAX_SCANS) -> list[tuple[float, str]]:
+def clock() -> tuple[float, int]:
+    """(CLOCK_MONOTONIC, jiffies) now: kmemleak dates an object in jiffies."""
+    text = TIMER_LIST.read_text()
+    return time.monotonic(), int(re.search(r"(?m)^jiffies: (\d+)", text).group(1))
+
+
+def kmemleak_scan(gap: float = SCAN_GAP, max_scans: int = MAX_SCANS) -> list[tuple[int, str]]:
     """Scan until two scans gap seconds apart report the same objects
     (a namespace's asynchronous cleanup frees its last objects late);
-    [(seconds since the allocation, the object's report)]."""
-    last: list[tuple[float, str]] | None = None
+    [(jiffies at the allocation, the object's report)]."""
+    last: list[tuple[int, str]] | None = None
     for _ in range(max_scans):
         time.sleep(gap)
         KMEMLEAK.write_text("scan")
-        found = _parse(KMEMLEAK.read_text())
+        found = parse(KMEMLEAK.read_text())
         if last is not None and _objects(found) == _objects(last):
             return found
         last = found
     return last or []
 
 
-def _objects(found: list[tuple[float, str]]) -> list[str]:
-    """The objects' addresses (the ages change from scan to scan)."""
-    return [r.split("(", 1)[0] for _, r in found]
+def _objects(found: list[tuple[int, str]]) -> list[str]:
+    """The objects' first lines (address and size)."""
+    return [r.split("\n", 1)[0] for _, r in found]
 
 
-def _parse(text: str) -> list[tuple[float, str]]:
+def parse(text: str) -> list[tuple[int, str]]:
     """Split kmemleak's report into its objects (each starts with
-    'unreferenced object'); the age is read from the first line."""
+    'unreferenced object'), with the jiffies of the allocation."""
     blocks = re.split(r"(?m)^(?=unreferenced object )", text)
     out = []
     for block in blocks:
         if not block.startswith("unreferenced object"):
             continue
-        m = _AGE.search(block)
-        age = float(f"{m.group(1)}.{m.group(2)}") if m else 0.0
-        out.append((age, block.rstrip()))
+        m = _JIFFIES.search(block)
+        out.append((int(m.group(1)) if m else 0, block.rstrip()))
     return out

@@ -144,7 +144,7 @@ def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     plugins = [recorder] + ([PhaseTimeout(seconds)] if seconds is not None else [])
     debugfs.mount()
     gcov = debugfs.gcov_reset()
-    kmemleak = debugfs.kmemleak_start()
+    kmemleak = debugfs.clock() if debugfs.kmemleak_start() else None
     rc = int(pytest.main(args, plugins=plugins))
     junit = out / "junit.xml"
     files = {
@@ -154,22 +154,30 @@ def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     if gcov:
         files["gcov.tar"] = debugfs.gcov_tar() or b""
     if kmemleak:
-        files["leaks.json"] = leaks(recorder.spans)
+        files["leaks.json"] = leaks(recorder.spans, kmemleak)
     files["dmesg.txt"] = subprocess.run(["dmesg"], capture_output=True).stdout
     return rc, files
 
 
-def leaks(spans: list[tuple[float, float, str]]) -> bytes:
+def leaks(spans: list[tuple[float, float, str]], start: tuple[float, int]) -> bytes:
     """kmemleak's reports once the tests are over, each with the test that
-    was running when the object was allocated (null: between tests)."""
+    was running when the object was allocated (null: between tests).
+    kmemleak dates objects in jiffies; two readings of both clocks, before
+    the tests and after the scans, map them to CLOCK_MONOTONIC."""
     found = debugfs.kmemleak_scan()
-    read = time.monotonic()  # the ages are as of the last read, just now
+    return (json.dumps(attribute(found, spans, start, debugfs.clock()), indent=1)
+            + "\n").encode()
+
+
+def attribute(found: list[tuple[int, str]], spans: list[tuple[float, float, str]],
+              start: tuple[float, int], end: tuple[float, int]) -> list[dict]:
+    (m0, j0), (m1, j1) = start, end
     out = []
-    for age, report in found:
-        born = read - age
-        test = next((t for start, end, t in spans if start <= born <= end), None)
+    for jiffies, report in found:
+        born = m0 + (jiffies - j0) * (m1 - m0) / max(j1 - j0, 1)
+        test = next((t for t0, t1, t in spans if t0 <= born <= t1), None)
         out.append({"test": test, "report": report})
-    return (json.dumps(out, indent=1) + "\n").encode()
+    return out
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from .mcoa import HA, HOA, Link, Mcoa, ha_captures, multihomed
 from .packets import (
     NH_MH,
     NH_UDP,
+    OPT_PADN,
     addr,
     binding_update,
     binding_update_of,
@@ -348,6 +349,12 @@ def test_pmtu_follows_named_link(net, proto, way):
     Mobility Header socket (a padded BU) reach it by their error handlers;
     a raw socket learns a PMTU only with IPV6_RECVERR (or connected,
     rawv6_err()), and then its next send reports EMSGSIZE once."""
+    pmtu_round(net, proto, way)
+
+
+def pmtu_round(net, proto: int, way: str, requote=lambda quoted: quoted) -> None:
+    """The PTB round of test_pmtu_follows_named_link; requote edits the
+    quoted packet before the PTB is sent."""
     if proto == NH_UDP:
         accept_ro(net.ha, HAO, NH_UDP, with_state=False)  # the fixture's state
     if way == "hoaddr-state":
@@ -369,7 +376,7 @@ def test_pmtu_follows_named_link(net, proto, way):
         sizes = {name: [len(p.raw) for p in pkts] for name, pkts in first.items() if pkts}
         assert list(sizes) == [M2.ha_if] and len(first[M2.ha_if]) == 1, (
             f"the first message must leave whole by {M2.ha_if}; bytes per HA link: {sizes}")
-        quoted = first[M2.ha_if][0].raw[:PTB_MTU - 48]
+        quoted = requote(first[M2.ha_if][0].raw)[:PTB_MTU - 48]
         ptb.sendto(struct.pack("!BBHI", ICMPV6_PKT_TOOBIG, 0, 0, PTB_MTU) + quoted,
                    (M2.coa, 0))
         time.sleep(0.3)  # the PTB is handled in softirq as it arrives
@@ -389,6 +396,22 @@ def test_pmtu_follows_named_link(net, proto, way):
         f"the resend must be fragments of at most {PTB_MTU} bytes, each with HAO(HoA): {seen}")
     assert verdict.got and verdict.got[1] == HOA and len(verdict.got[0]) == BIG, (
         f"the HA did not reassemble the message from the HoA: {verdict.drops}")
+
+
+def with_hop_by_hop(packet: bytes) -> bytes:
+    """packet with an empty hop-by-hop options header (PadN) first."""
+    hbh = bytes([packet[6], 0, OPT_PADN, 4, 0, 0, 0, 0])
+    plen = struct.unpack_from("!H", packet, 4)[0] + len(hbh)
+    return packet[:4] + struct.pack("!HB", plen, 0) + packet[7:40] + hbh + packet[40:]
+
+
+@pytest.mark.patch(EGRESS_PATCH)
+def test_pmtu_quoted_packet_with_hop_by_hop_first(net):
+    """As test_pmtu_follows_named_link (UDP, HAO by cmsg), with the quoted
+    packet carrying a hop-by-hop header before its destination options, as
+    one with a router alert would: the PTB's handler must walk past it to
+    find the HAO and lower link 2's route."""
+    pmtu_round(net, NH_UDP, "cmsg", with_hop_by_hop)
 
 
 NH_NONE = 59

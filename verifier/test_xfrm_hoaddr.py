@@ -20,7 +20,6 @@ The state itself is read back over XFRM netlink (verifier.xfrmnl).
 import errno
 import socket
 import struct
-import sys
 
 import pytest
 
@@ -47,6 +46,8 @@ from .xfrmnl import (
     IPPROTO_DSTOPTS,
     XFRM_MODE_ROUTEOPTIMIZATION,
     XFRM_MODE_TRANSPORT,
+    XFRM_MSG_DELSA,
+    XFRM_MSG_GETSA,
     XFRM_MSG_NEWSA,
     XFRM_MSG_UPDSA,
     XFRM_POLICY_OUT,
@@ -57,7 +58,9 @@ from .xfrmnl import (
     Tmpl,
     Xfrm,
     XfrmError,
-    encode_sa,
+    encode_migrate,
+    encode_policy,
+    encode_sa_id,
 )
 
 HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
@@ -414,25 +417,104 @@ def test_refused_migrate_onto_home_address(mcoa, onto):
         assert x.dump_sa_raw() == before, "a refused MIGRATE changed the SAD"
 
 
-def test_unprivileged_refused(mcoa):
-    """Without CAP_NET_ADMIN (a non-root uid) NEWSA with the attribute is
-    refused with EPERM before it is parsed, on every kernel."""
-    request = encode_sa(LINKS[0].coa, HA, proto=IPPROTO_DSTOPTS,
-                        mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY, hoaddr=HOA,
-                        sa_dir=OUT)
-    send = ("import socket,sys,struct\n"
-            "s=socket.socket(socket.AF_NETLINK,socket.SOCK_RAW,6)\n"
-            "s.send(bytes.fromhex(sys.argv[1]))\n"
-            "r=s.recv(4096)\n"
-            "print(-struct.unpack_from('=i',r,16)[0] if struct.unpack_from('=H',r,4)[0]==2"
-            " else 'no error')\n")
-    res = mcoa.mn.run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                      sys.executable, "-c", send, request.hex(), check=False)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == str(errno.EPERM), f"unprivileged NEWSA: {res.stdout}"
-    with Xfrm(mcoa.mn.name) as x:
-        assert x.dump_sa() == [], "an unprivileged request added a state"
+# XFRMA_HOADDR only means something on NEWSA and UPDSA.  6.10 made the
+# messages refuse attributes they do not use (xfrm_reject_unused_attr, with
+# XFRMA_SA_DIR); on 6.1 such attributes are ignored, as every other.
+UNUSED_REFUSED = kernel_version() >= (6, 10)
+HOADDR_ATTR = ((XFRMA_HOADDR, socket.inet_pton(socket.AF_INET6, HOA)),)
+UNUSED = {
+    "getsa": lambda coa: encode_sa_id(XFRM_MSG_GETSA, HA, IPPROTO_DSTOPTS, 0, src=coa,
+                                      extra_attrs=HOADDR_ATTR),
+    "delsa": lambda coa: encode_sa_id(XFRM_MSG_DELSA, HA, IPPROTO_DSTOPTS, 0, src=coa,
+                                      extra_attrs=HOADDR_ATTR),
+    "newpolicy": lambda coa: encode_policy(XFRM_POLICY_OUT, "::/0", f"{HA}/128",
+                                           upper_proto=NH_UDP, extra_attrs=HOADDR_ATTR),
+    "migrate": lambda coa: encode_migrate(
+        f"{coa}/128", f"{HA}/128", XFRM_POLICY_OUT,
+        [dict(old_src=coa, old_dst=HA, new_src=LINKS[1].coa, new_dst=HA,
+              proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)],
+        extra_attrs=HOADDR_ATTR),
+}
 
+
+@(pytest.mark.patch(HOA_PATCH) if UNUSED_REFUSED else lambda f: f)
+@pytest.mark.parametrize("message", UNUSED, ids=list(UNUSED))
+def test_hoaddr_refused_where_unused(mcoa, message):
+    """GETSA, DELSA, NEWPOLICY and MIGRATE carrying XFRMA_HOADDR are
+    refused with EINVAL and "Invalid attribute HOADDR", and the SAD and
+    SPD stay as they were.  An unpatched 6.12 ignores the unknown
+    attribute; 6.1 ignores unused attributes (a skip there)."""
+    if not UNUSED_REFUSED:
+        pytest.skip(f"Linux {kernel_version()} ignores attributes a message does not use")
+    coa1 = LINKS[0].coa
+    with Xfrm(mcoa.mn.name) as x:
+        x.add_sa(coa1, HA, hoaddr=HOA, **{**RO_PRIMARY, "coaddr": coa1})
+        before = (x.dump_sa_raw(), x.dump_policy())
+        with pytest.raises(XfrmError) as exc:
+            x.request(UNUSED[message](coa1))
+        after = (x.dump_sa_raw(), x.dump_policy())
+    assert (exc.value.errno, exc.value.message) == (errno.EINVAL, "Invalid attribute HOADDR")
+    assert after == before, f"a refused {message} changed the SAD or the SPD"
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_rejected_update_that_removes_it(mcoa):
+    """UPDSA of a HoA state without XFRMA_HOADDR would turn it back into a
+    classic state under the sender's feet: refused (EINVAL), and the
+    state keeps its home address.  (xfrm_state_update() has no extack:
+    the refusal carries no text.)"""
+    coa1 = LINKS[0].coa
+    with Xfrm(mcoa.mn.name) as x:
+        x.add_sa(coa1, HA, hoaddr=HOA, **{**RO_PRIMARY, "coaddr": coa1})
+        with pytest.raises(XfrmError) as exc:
+            x.add_sa(coa1, HA, update=True, **{**RO_PRIMARY, "coaddr": coa1})
+        kept = x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)
+    assert exc.value.errno == errno.EINVAL, exc.value
+    assert kept is not None and kept["hoaddr"] == HOA, f"after the refused UPDSA: {kept}"
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_delsa_notification_carries_the_home_address(mcoa):
+    """The DELSA notification (XFRMNLGRP_SA) of a HoA state names its
+    home address, as its NEWSA did: a daemon tracking its states by
+    notification tells which HoA lost its binding."""
+    coa1 = LINKS[0].coa
+    with Xfrm(mcoa.mn.name) as x, x.listen_sa() as events:
+        x.add_sa(coa1, HA, hoaddr=HOA, **{**RO_PRIMARY, "coaddr": coa1})
+        x.delete_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)
+        gone = events.wait(XFRM_MSG_DELSA)
+    assert gone is not None, "no DELSA notification"
+    assert (gone["src"], gone["hoaddr"]) == (coa1, HOA), f"DELSA notification: {gone}"
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_updated_home_address_reaches_the_wire_through_a_cached_bundle(mcoa):
+    """A connected UDP socket on CoA2 keeps its route, the XFRM bundle
+    holding CoA2's HoA state.  UPDSA gives that state a new home address;
+    the next datagram through the same cached bundle carries the new one:
+    the update changes the live state in place, it does not leave the
+    bundle with a stale copy."""
+    m2 = LINKS[1]
+    accept_ro(mcoa.ha, HAO, NH_UDP)
+    hoa_states(mcoa.mn, NH_UDP)
+    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    tx.bind((m2.coa, 0))
+    tx.connect((HA, UDP_PORT))
+
+    def sent_hao() -> list:
+        with ha_captures(mcoa) as drain:
+            tx.send(b"mip6kit cached bundle")
+            wire = drain(lambda p: p.proto == NH_UDP and addr(p.dst) == HA)
+        return [(addr(p.src), home_address(p) and addr(home_address(p)))
+                for pkts in wire.values() for p in pkts]
+
+    with tx:
+        first = sent_hao()
+        with Xfrm(mcoa.mn.name) as x:
+            x.add_sa(m2.coa, HA, hoaddr=HOA_NEW, update=True, **RO_PRIMARY)
+        second = sent_hao()
+    assert first == [(m2.coa, HOA)], f"before the UPDSA (source, HAO): {first}"
+    assert second == [(m2.coa, HOA_NEW)], f"after the UPDSA (source, HAO): {second}"
 
 
 EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"

@@ -15,6 +15,7 @@ the HA with an ESP transport template, its SA from CoA1, and a MIGRATE to
 CoA2 sent by verifier.xfrmnl; the oracle is the SAD dump read back.
 """
 
+import errno
 import socket
 
 import pytest
@@ -38,37 +39,52 @@ MIGRATE_PATCH = "xfrm-migrate-find-type-selective-policies"
 COA1, COA2 = Link(1).coa, Link(2).coa
 SPI = 0x3776
 
+# IPv4: a dual-stack home agent (RFC 5555) migrates IPv4 policies the same way.
+HOA4, HA4, COA1_4, COA2_4 = "10.1.0.10", "10.1.0.1", "10.10.0.10", "10.11.0.10"
+GRE_KEY = 0x00010002  # its halves differ: a flow with them swapped finds nothing
+
 SELECTORS = {
-    # id: (upper protocol, the value in the selector's source port, marker)
-    "mh-type-bu": (IPPROTO_MH, 5, pytest.mark.patch(MIGRATE_PATCH)),
-    "icmpv6-type-echo": (socket.IPPROTO_ICMPV6, 128, pytest.mark.patch(MIGRATE_PATCH)),
-    "udp-port-control": (socket.IPPROTO_UDP, 7003, ()),
+    # id: (upper protocol, selector source port, destination port, IPv4, marker)
+    "mh-type-bu": (IPPROTO_MH, 5, None, False, pytest.mark.patch(MIGRATE_PATCH)),
+    "icmpv6-type-echo": (socket.IPPROTO_ICMPV6, 128, None, False,
+                         pytest.mark.patch(MIGRATE_PATCH)),
+    "icmp4-type-echo": (socket.IPPROTO_ICMP, 8, None, True, pytest.mark.patch(MIGRATE_PATCH)),
+    "gre-key": (socket.IPPROTO_GRE, GRE_KEY >> 16, GRE_KEY & 0xFFFF, False,
+                pytest.mark.patch(MIGRATE_PATCH)),
+    "udp-port-control": (socket.IPPROTO_UDP, 7003, None, False, ()),
 }
 
 
-@pytest.mark.parametrize("upper,value", [
-    pytest.param(upper, value, id=case, marks=mark)
-    for case, (upper, value, mark) in SELECTORS.items()])
-def test_migrate_type_selective_policy(upper, value):
-    """ip xfrm policy add dir in src HOA dst HA proto UPPER type|sport VALUE
-    tmpl proto esp mode transport; ip xfrm state add src COA1 dst HA proto esp
-    spi SPI mode transport ...; then MIGRATE COA1 -> COA2: it must succeed
-    and the SA must read back from CoA2 (RFC 4877 4.3, home agent side)."""
+@pytest.mark.parametrize("upper,sport,dport,ipv4", [
+    pytest.param(upper, sport, dport, ipv4, id=case, marks=mark)
+    for case, (upper, sport, dport, ipv4, mark) in SELECTORS.items()])
+def test_migrate_type_selective_policy(upper, sport, dport, ipv4):
+    """ip xfrm policy add dir in src HOA dst HA proto UPPER type|sport|key
+    VALUE tmpl proto esp mode transport; ip xfrm state add src COA1 dst HA
+    proto esp spi SPI mode transport ...; then MIGRATE COA1 -> COA2: it must
+    succeed and the SA must read back from CoA2 (RFC 4877 4.3, home agent
+    side).  ICMP types and codes, MH types and GRE keys each sit in the flow
+    where xfrm_flowi_sport()/dport() read them back; IPv4 (a dual-stack
+    home agent) builds its flow the same way."""
     features.require("XFRM_MIGRATE")
     features.require("INET6_ESP")
+    hoa, ha_addr, coa1, coa2 = (HOA4, HA4, COA1_4, COA2_4) if ipv4 else (HOA, HA, COA1, COA2)
+    if ipv4:
+        features.require("INET_ESP")
     esp = dict(proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TRANSPORT)
+    selector = dict(upper_proto=upper, mh_type=sport, dport=dport)
     with namespaces("ha") as (ha,), Xfrm(ha.name) as x:
-        ipsec_sa(ha, COA1, HA, socket.IPPROTO_ESP, SPI)
-        x.add_policy(XFRM_POLICY_IN, f"{HOA}/128", f"{HA}/128", upper_proto=upper,
-                     mh_type=value, tmpls=[Tmpl(**esp)])
+        ipsec_sa(ha, coa1, ha_addr, socket.IPPROTO_ESP, SPI)
+        x.add_policy(XFRM_POLICY_IN, hoa, ha_addr, tmpls=[Tmpl(**esp)], **selector)
         try:
-            x.migrate(f"{HOA}/128", f"{HA}/128", XFRM_POLICY_IN,
-                      [dict(old_src=COA1, old_dst=HA, new_src=COA2, new_dst=HA, **esp)],
-                      upper_proto=upper, mh_type=value)
+            x.migrate(hoa, ha_addr, XFRM_POLICY_IN,
+                      [dict(old_src=coa1, old_dst=ha_addr, new_src=coa2, new_dst=ha_addr,
+                            **esp)], **selector)
         except XfrmError as e:
-            pytest.fail(f"MIGRATE of the policy 'proto {upper} sport {value}' failed: {e}")
+            pytest.fail(f"MIGRATE of the policy 'proto {upper} sport {sport} dport {dport}' "
+                        f"failed: {e}")
         sources = sorted(s["src"] for s in x.dump_sa() if s["proto"] == socket.IPPROTO_ESP)
-    assert sources == [COA2], f"after MIGRATE the ESP SA comes from {sources}, want [{COA2}]"
+    assert sources == [coa2], f"after MIGRATE the ESP SA comes from {sources}, want [{coa2}]"
 
 
 MARK_PATCH = "xfrm-migrate-select-the-policy-and-states-by-mark"
@@ -102,3 +118,59 @@ def test_migrate_moves_only_the_marked_pair():
         states = sorted((s["mark"][0], s["src"]) for s in x.dump_sa())
     assert policies == [(1, COA1), (2, coa3)], f"policy (mark, template source): {policies}"
     assert states == [(1, COA1), (2, coa3)], f"SA (mark, source): {states}"
+
+
+@pytest.mark.patch(MARK_PATCH)
+@pytest.mark.parametrize("reqid", [0, 7], ids=["by-address", "by-reqid"])
+def test_migrate_picks_the_marked_state_among_same_address_ones(reqid):
+    """Two flows of one CoA protected by two SAs with the same addresses,
+    told apart by mark (policies marks 1 and 2, HoA -> CN, both through
+    CoA2).  A MIGRATE with XFRMA_MARK 2 (and the states' reqid, or none,
+    which searches by address) moves the mark 2 policy and SA to CoA3 and
+    leaves the mark 1 pair on CoA2, although the mark 1 SA comes first in
+    the state hash chain (added last).  Unpatched 6.12: ENOENT; 6.1 moves
+    whatever it finds first."""
+    features.require("XFRM_MIGRATE")
+    features.require("INET6_ESP")
+    coa3 = Link(3).coa
+    tunnel = dict(proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TUNNEL)
+    with namespaces("mn") as (mn,), Xfrm(mn.name) as x:
+        for mark in (2, 1):  # mark 1 last: first in its hash chain
+            ipsec_sa(mn, COA2, HA, socket.IPPROTO_ESP, SPI + mark, XFRM_MODE_TUNNEL, mark,
+                     reqid=reqid)
+            x.add_policy(XFRM_POLICY_OUT, f"{HOA}/128", f"{CN}/128", mark=mark,
+                         tmpls=[Tmpl(src=COA2, dst=HA, reqid=reqid, **tunnel)])
+        try:
+            x.migrate(f"{HOA}/128", f"{CN}/128", XFRM_POLICY_OUT,
+                      [dict(old_src=COA2, old_dst=HA, new_src=coa3, new_dst=HA, reqid=reqid,
+                            **tunnel)], mark=2)
+        except XfrmError as e:
+            pytest.fail(f"MIGRATE with XFRMA_MARK 2 failed: {e}")
+        policies = sorted((p["mark"][0], p["tmpls"][0].src) for p in x.dump_policy())
+        states = sorted((s["mark"][0], s["spi"], s["src"]) for s in x.dump_sa())
+    assert policies == [(1, COA2), (2, coa3)], f"policy (mark, template source): {policies}"
+    assert states == [(1, SPI + 1, COA2), (2, SPI + 2, coa3)], f"SA (mark, spi, source): {states}"
+
+
+@pytest.mark.patch(MARK_PATCH)
+def test_marked_migrate_leaves_an_unmarked_policy():
+    """An unmarked policy matches a flow of any mark, so the lookup of a
+    MIGRATE with XFRMA_MARK 2 finds it; it is not the mark 2 policy, so
+    the MIGRATE must fail (ENOENT) and change nothing.  Unpatched kernels
+    ignore the mark and migrate the unmarked pair."""
+    features.require("XFRM_MIGRATE")
+    features.require("INET6_ESP")
+    coa3 = Link(3).coa
+    tunnel = dict(proto=socket.IPPROTO_ESP, mode=XFRM_MODE_TUNNEL)
+    with namespaces("mn") as (mn,), Xfrm(mn.name) as x:
+        ipsec_sa(mn, COA2, HA, socket.IPPROTO_ESP, SPI, XFRM_MODE_TUNNEL)
+        x.add_policy(XFRM_POLICY_OUT, f"{HOA}/128", f"{CN}/128",
+                     tmpls=[Tmpl(src=COA2, dst=HA, **tunnel)])
+        before = (x.dump_policy(), x.dump_sa_raw())
+        with pytest.raises(XfrmError) as exc:
+            x.migrate(f"{HOA}/128", f"{CN}/128", XFRM_POLICY_OUT,
+                      [dict(old_src=COA2, old_dst=HA, new_src=coa3, new_dst=HA, **tunnel)],
+                      mark=2)
+        after = (x.dump_policy(), x.dump_sa_raw())
+    assert exc.value.errno == errno.ENOENT, exc.value
+    assert after == before, "a refused MIGRATE changed the SPD or the SAD"

@@ -95,16 +95,17 @@ def xfrm_algo(name: str, key: bytes) -> bytes:
 
 
 def ipsec_sa(ns, src: str, dst: str, proto: int, spi: int, mode: int = XFRM_MODE_TRANSPORT,
-             mark: int | None = None) -> None:
+             mark: int | None = None, reqid: int = 0) -> None:
     """An ESP or AH state with fixed test keys (both ends install the same one):
       ip xfrm state add src SRC dst DST proto esp|ah spi SPI mode MODE \\
-          [mark M] [enc 'cbc(aes)' 0x0101..] auth 'hmac(sha256)' 0x0202..
+          [mark M] [reqid R] [enc 'cbc(aes)' 0x0101..] auth 'hmac(sha256)' 0x0202..
     """
     algs = [(XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes([2]) * 32))]
     if proto == socket.IPPROTO_ESP:
         algs.append((XFRMA_ALG_CRYPT, xfrm_algo("cbc(aes)", bytes([1]) * 16)))
     with Xfrm(ns.name) as x:
-        x.add_sa(src, dst, proto=proto, spi=spi, mode=mode, mark=mark, extra_attrs=tuple(algs))
+        x.add_sa(src, dst, proto=proto, spi=spi, mode=mode, mark=mark, reqid=reqid,
+                 extra_attrs=tuple(algs))
 
 
 def flush(ns) -> None:

@@ -429,9 +429,13 @@ def _text(raw: bytes, family: int) -> str:
     return socket.inet_ntop(family, raw[:16 if family == socket.AF_INET6 else 4])
 
 
-def _selector(src: str, dst: str, upper_proto: int, mh_type: int | None) -> dict:
+def _selector(src: str, dst: str, upper_proto: int, mh_type: int | None,
+              dport: int | None = None) -> dict:
     """src and dst are "addr/len" or an address alone (a host).  Like
-    iproute2, the Mobility Header type goes where the source port would."""
+    iproute2, the Mobility Header (or ICMP) type goes where the source port
+    would, an ICMP code where the destination port would, and a GRE key
+    as its high 16 bits in the source port, its low ones in the
+    destination port."""
     family = _family(dst)
     out = {"family": family, "proto": upper_proto}
     for key, spec in (("s", src), ("d", dst)):
@@ -440,6 +444,8 @@ def _selector(src: str, dst: str, upper_proto: int, mh_type: int | None) -> dict
         out[f"prefixlen_{key}"] = int(plen) if plen else (128 if family == socket.AF_INET6 else 32)
     if mh_type is not None:
         out.update(sport=mh_type, sport_mask=0xFFFF)
+    if dport is not None:
+        out.update(dport=dport, dport_mask=0xFFFF)
     return out
 
 
@@ -487,21 +493,24 @@ def encode_sa(src: str, dst: str, *, proto: int, spi: int = 0, mode: int,
 
 
 def encode_sa_id(msg_type: int, dst: str, proto: int, spi: int, src: str | None = None,
-                 mark: int | None = None) -> bytearray:
+                 mark: int | None = None,
+                 extra_attrs: tuple[tuple[int, bytes], ...] = ()) -> bytearray:
     """GETSA or DELSA.  Like iproute2 this always sends XFRMA_SRCADDR (all
     zeros without src): the kernel finds a state that is not ESP, AH or
     IPcomp (hao, route2) by destination and source, not by SPI."""
     body = {"daddr": _raw(dst), "spi": spi, "family": _family(dst), "proto": proto}
     attrs = [("XFRMA_SRCADDR", _raw(src)), *_mark(mark)]
-    return _message(xfrm_usersa_id, msg_type, NLM_F_REQUEST | NLM_F_ACK, body, attrs)
+    return _message(xfrm_usersa_id, msg_type, NLM_F_REQUEST | NLM_F_ACK, body, attrs,
+                    tuple(extra_attrs))
 
 
 def encode_policy(direction: int, src: str, dst: str, *, upper_proto: int = 0,
-                  mh_type: int | None = None, tmpls: tuple[Tmpl, ...] = (),
-                  priority: int = 0, mark: int | None = None, update: bool = False
+                  mh_type: int | None = None, dport: int | None = None,
+                  tmpls: tuple[Tmpl, ...] = (), priority: int = 0, mark: int | None = None,
+                  update: bool = False, extra_attrs: tuple[tuple[int, bytes], ...] = ()
                   ) -> bytearray:
     """NEWPOLICY (UPDPOLICY with update) allowing what the templates give."""
-    sel = _selector(src, dst, upper_proto, mh_type)
+    sel = _selector(src, dst, upper_proto, mh_type, dport)
     vec = [{"id": {"daddr": _raw(t.dst), "proto": t.proto}, "family": sel["family"],
             "saddr": _raw(t.src), "reqid": t.reqid, "mode": t.mode,
             "optional": {"required": 0, "use": 1}[t.level],
@@ -509,7 +518,7 @@ def encode_policy(direction: int, src: str, dst: str, *, upper_proto: int = 0,
     body = {"sel": sel, "lft": NO_LIMITS, "priority": priority, "dir": direction}
     attrs = ([("XFRMA_TMPL", vec)] if vec else []) + _mark(mark)
     return _message(xfrm_userpolicy_info, XFRM_MSG_UPDPOLICY if update else XFRM_MSG_NEWPOLICY,
-                    NLM_F_REQUEST | NLM_F_ACK, body, attrs)
+                    NLM_F_REQUEST | NLM_F_ACK, body, attrs, tuple(extra_attrs))
 
 
 def encode_policy_id(msg_type: int, direction: int, src: str, dst: str, *,
@@ -522,7 +531,9 @@ def encode_policy_id(msg_type: int, direction: int, src: str, dst: str, *,
 
 def encode_migrate(sel_src: str, sel_dst: str, direction: int,
                    migrations: tuple[Migration | dict, ...], *, upper_proto: int = 0,
-                   mh_type: int | None = None, mark: int | None = None) -> bytearray:
+                   mh_type: int | None = None, dport: int | None = None,
+                   mark: int | None = None,
+                   extra_attrs: tuple[tuple[int, bytes], ...] = ()) -> bytearray:
     """MIGRATE the policy with this selector (and with mark, XFRMA_MARK
     mark/0xffffffff: only a kernel with mip6kit's patch reads it) and its
     states.  A migration may be a dict of Migration's fields."""
@@ -532,9 +543,10 @@ def encode_migrate(sel_src: str, sel_dst: str, direction: int,
             "proto": m.proto, "mode": m.mode, "reqid": m.reqid,
             "old_family": _family(m.old_dst), "new_family": _family(m.new_dst)}
            for m in moves]
-    body = {"sel": _selector(sel_src, sel_dst, upper_proto, mh_type), "dir": direction}
+    body = {"sel": _selector(sel_src, sel_dst, upper_proto, mh_type, dport),
+            "dir": direction}
     return _message(xfrm_userpolicy_id, XFRM_MSG_MIGRATE, NLM_F_REQUEST | NLM_F_ACK, body,
-                    [("XFRMA_MIGRATE", vec), *_mark(mark)])
+                    [("XFRMA_MIGRATE", vec), *_mark(mark)], tuple(extra_attrs))
 
 
 def encode_flush_sa() -> bytearray:

@@ -3,13 +3,16 @@
 
 The files are staged as the tree (and overlay) has them, then the patches
 are applied one at a time; after each, the lines it inserted or replaced
-(difflib, line by line) are the patch's, and the lines it kept keep their
-owner.  The result names, for every line of the final file that some
+are the patch's, and the lines it kept keep their owner.  The change is
+read back with git diff --no-index, the diff the patches were made with:
+it places an added block that repeats nearby lines (a second `return
+-EINVAL; }`) where the patch has it, which difflib does not.  The result names, for every line of the final file that some
 patch added or changed, the last patch that did.
 """
 
-import difflib
+import re
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -38,15 +41,21 @@ def origins(origin: Path, overlay: Path, patches: list[Path],
                     (stage / rel).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(root / rel, stage / rel)
                     break
+        before = Path(tmp + "-before")
+        before.mkdir()
         lines = {rel: _read(stage / rel) for rel in paths}
         owners = {rel: [None] * len(lines[rel]) for rel in paths}
         for patch, name in zip(patches, names, strict=True):
+            for rel in paths:
+                _copy(stage / rel, before / rel)
             scratch.apply_patch(stage, patch, origin, announce=False)
             for rel in paths:
                 new = _read(stage / rel)
                 if new != lines[rel]:
-                    owners[rel] = _carry(lines[rel], new, owners[rel], name)
+                    owners[rel] = _carry(before / rel, stage / rel, owners[rel], name,
+                                         len(new))
                     lines[rel] = new
+        shutil.rmtree(before)
     return {rel: {i + 1: o for i, o in enumerate(own) if o is not None}
             for rel, own in owners.items()}
 
@@ -55,10 +64,34 @@ def _read(f: Path) -> list[str]:
     return f.read_text(errors="replace").splitlines() if f.is_file() else []
 
 
-def _carry(old: list[str], new: list[str], owners: list[str | None],
-           name: str) -> list[str | None]:
+def _copy(f: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if f.is_file():
+        shutil.copyfile(f, dest)
+    else:
+        dest.write_text("")
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
+
+
+def _carry(old: Path, new: Path, owners: list[str | None], name: str,
+           new_len: int) -> list[str | None]:
+    """owners of new's lines: name for the lines the change added, the old
+    owner for the lines it kept."""
+    res = subprocess.run(["git", "diff", "--no-index", "--no-color", "-U0", "--",
+                          str(old), str(new)], capture_output=True, text=True,
+                         errors="replace")
     out: list[str | None] = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        out += owners[i1:i2] if tag == "equal" else [name] * (j2 - j1)
+    i = 0  # next old line (0-based) to carry
+    for m in _HUNK.finditer(res.stdout):
+        o_start, o_len = int(m.group(1)), int(m.group(2) or 1)
+        n_start, n_len = int(m.group(3)), int(m.group(4) or 1)
+        keep_to = o_start - 1 if o_len else o_start  # old lines before the hunk
+        out += owners[i:keep_to]
+        out += [name] * n_len
+        i = keep_to + o_len
+        assert len(out) == (n_start - 1 if n_len else n_start) + n_len
+    out += owners[i:]
+    assert len(out) == new_len, f"{new}: {len(out)} owners for {new_len} lines"
     return out

@@ -28,7 +28,8 @@ def run(job: pipeline.Job, kvm: bool | None, timeout: float, pytest_args: list[s
         image = pipeline.build_variant(job, "patched")
         selftest = pipeline.stage_selftest(job)
         use_kvm = pipeline.decide_kvm(job, image, kvm)
-        command = pipeline.verifier_command(pytest_args, test_timeout, modules, selftest)
+        command = pipeline.verifier_command(pytest_args, test_timeout, modules, selftest,
+                                            pipeline.stage_helpers(job))
         res = pipeline.verify(job, {"patched": image}, use_kvm, timeout, command)["patched"]
     if job.runner.dry_run:
         return Exit.PASS

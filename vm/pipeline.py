@@ -181,16 +181,18 @@ SELFTEST_MODULE = "test_selftest.py"  # the verifier module that runs it
 
 def verifier_command(pytest_args: list[str], test_timeout: float,
                      modules: list[str] | None = None,
-                     selftest: Path | None = None) -> list[str]:
+                     selftest: Path | None = None, helpers: Path | None = None) -> list[str]:
     """The guest's command; modules limits its collection to those test
     modules (the host's selection), none means the whole suite.  selftest
-    is the staged series selftest; without it, its module is not run."""
+    is the staged series selftest; without it, its module is not run.
+    helpers is stage_helpers()'s directory."""
+    env = [f"MIP6KIT_HELPERS={helpers}"] if helpers is not None else []
     if selftest is not None:
-        env = ["env", f"MIP6KIT_SELFTEST_DIR={selftest}"]
+        env.append(f"MIP6KIT_SELFTEST_DIR={selftest}")
     else:
-        env = []
         pytest_args = [f"--ignore={project_root() / 'verifier' / SELFTEST_MODULE}",
                        *pytest_args]
+    env = ["env", *env] if env else []
     return [*env, sys.executable, "-m", "mip6kit.verifier.guest",
             f"--test-timeout={test_timeout:g}",
             *([f"--modules={','.join(modules)}"] if modules else []), *pytest_args]
@@ -210,6 +212,25 @@ def stage_selftest(job: Job) -> Path | None:
     stage.copy_script(src / stage.NET, f"{SELFTEST}.sh", net)
     (net / f"{SELFTEST}.sh").chmod(0o755)
     stage.compile_helper(src / stage.NET, SELFTEST, net)
+    return dest
+
+
+def stage_helpers(job: Job) -> Path | None:
+    """The verifier's compiled helpers (verifier/helpers: a 32-bit XFRM
+    netlink client), built on the host into the run directory: gcc in a
+    TCG guest takes seconds.  None (the guest then builds them itself, or
+    skips their tests) when the host cannot build them."""
+    if job.runner.dry_run:
+        return None
+    from mip6kit.verifier import compat32
+    dest = job.rundir / "helpers"
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        compat32.build(dest)
+    except (OSError, subprocess.CalledProcessError) as e:
+        log.warning("cannot build the 32-bit helper (install gcc-multilib, or run "
+                    "scripts/setup.sh): %s", getattr(e, "stderr", e))
+        return None
     return dest
 
 
@@ -325,13 +346,15 @@ def run(job: Job, kvm: bool | None, timeout: float, pytest_args: list[str],
     with locked(job):
         images = {v: build_variant(job, v) for v in variants}
         selftest = stage_selftest(job) if "patched" in variants else None
+        helpers = stage_helpers(job)
         if selftest is None and modules == [SELFTEST_MODULE]:
             raise MipError(f"{SELFTEST_MODULE} runs the series' selftest from the patched "
                            "tree: drop --baseline-only (or use a series that adds it)")
         use_kvm = decide_kvm(job, images[variants[0]], kvm)
         try:
             verified = verify(job, images, use_kvm, timeout,
-                              verifier_command(pytest_args, test_timeout, modules, selftest))
+                              verifier_command(pytest_args, test_timeout, modules, selftest,
+                                               helpers))
         except MipError as e:
             if e.code in (Exit.BOOT_FAILURE, Exit.KERNEL_CRASH):
                 _partial_matrix(job, variants)

@@ -147,7 +147,8 @@ def check_base(job: pipeline.Job, kvm: bool | None, timeout: float,
     with pipeline.locked(job):
         pipeline.build_variant(job, "patched")  # the whole series, for its selftest
         selftest = pipeline.stage_selftest(job)
-        command = pipeline.verifier_command([], test_timeout, None, selftest)
+        command = pipeline.verifier_command([], test_timeout, None, selftest,
+                                            pipeline.stage_helpers(job))
         use_kvm = None
         for step in steps:
             sjob = _step_job(job, step.index)
