@@ -6,7 +6,8 @@ replayed alone from the seed and index a failure prints.  A case is a full
 destination options header (next header 0, the kernel fills it; header
 length consistent with its size, which is all the kernel checks on send)
 whose body is either random bytes or a sequence of options built to hit
-the TLV walker's edges:
+the TLV walker's edges; one header in ten is 56 bytes to 2 KiB, the most
+its length byte can say (the sending links have a 9000-byte MTU):
   - Pad1 runs, PadN of any length (also past the end of the header);
   - HAOs of every length, one or several;
   - options of unknown type with each action bit pattern (00, 01, 10, 11);
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 
 from .packets import OPT_HAO, OPT_PAD1, OPT_PADN, tlvs
 
-MAX_UNITS = 6  # header of 8 to 48 bytes
+MAX_UNITS = 6  # header of 8 to 48 bytes, mostly
+BIG_UNITS = 256  # 2 KiB, the most a header's length byte says (RFC 8200 4.2)
+BIG_SHARE = 0.1  # the share of cases with a header of 56 bytes to 2 KiB
 TRANSPORTS = ("mh", "icmp", "udp", "udp-corked")
 MODES = ("cmsg", "sticky")
 
@@ -58,7 +61,7 @@ def _body(rng: random.Random, hoa: bytes, size: int) -> bytes:
     if rng.random() < 0.1:
         return rng.randbytes(size)
     options: list[bytes] = []
-    for _ in range(8):  # options that fit; overruns come from the edits below
+    for _ in range(max(8, size // 6)):  # options that fit; overruns come from the edits below
         o = _option(rng, hoa)
         if sum(map(len, options)) + len(o) <= size:
             options.append(o)
@@ -76,7 +79,8 @@ def _body(rng: random.Random, hoa: bytes, size: int) -> bytes:
 
 def case(seed: int, index: int, hoa: bytes) -> Case:
     rng = random.Random(f"{seed}/{index}")
-    units = rng.randint(1, MAX_UNITS)
+    big = rng.random() < BIG_SHARE
+    units = rng.randint(MAX_UNITS + 1, BIG_UNITS) if big else rng.randint(1, MAX_UNITS)
     header = bytes([0, units - 1]) + _body(rng, hoa, units * 8 - 2)
     return Case(seed, index, rng.choice(TRANSPORTS), rng.choice(MODES), header)
 

@@ -35,6 +35,10 @@ class Namespace:
         self.ipr.link("set", index=self.ipr.link_lookup(ifname="lo")[0], state="up")
 
     def remove(self) -> None:
+        """Delete the namespace's name (its sockets keep it alive); once."""
+        if getattr(self, "_removed", False):
+            return
+        self._removed = True
         if self._netns_fd is not None:
             os.close(self._netns_fd)
         with contextlib.suppress(Exception):

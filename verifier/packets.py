@@ -13,7 +13,7 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
-NH_HOPOPTS, NH_ROUTING, NH_DSTOPTS = 0, 43, 60
+NH_HOPOPTS, NH_ROUTING, NH_DSTOPTS, NH_FRAGMENT = 0, 43, 60, 44
 NH_TCP, NH_UDP, NH_ICMPV6, NH_MH = 6, 17, 58, 135
 OPT_PAD1, OPT_PADN, OPT_HAO = 0, 1, 201
 CSUM_OFFSET = {NH_UDP: 6, NH_ICMPV6: 2, NH_MH: 4, NH_TCP: 16}
@@ -241,3 +241,28 @@ def pktinfo(address: str, ifindex: int) -> tuple:
     """An IPV6_PKTINFO ancillary item (RFC 3542 6.1): source and outgoing interface."""
     return (socket.IPPROTO_IPV6, socket.IPV6_PKTINFO,
             socket.inet_pton(socket.AF_INET6, address) + struct.pack("@I", ifindex))
+
+
+
+def reassemble(frags: list[Packet]) -> Packet | None:
+    """The packet whose fragments these are (RFC 8200 4.5), from the
+    captured bytes: the unfragmentable part of the first, then the
+    fragment data in offset order; None if one is missing."""
+    parts = []
+    for p in frags:
+        if p.proto != NH_FRAGMENT or len(p.payload) < 8:
+            return None
+        nh, off_flags = p.payload[0], struct.unpack_from("!H", p.payload, 2)[0]
+        parts.append((off_flags & ~7, bool(off_flags & 1), nh, p.payload[8:], p))
+    if not parts:
+        return None
+    parts.sort(key=lambda t: t[0])
+    data = b""
+    for off, _, _, chunk, _ in parts:
+        if off != len(data):
+            return None
+        data += chunk
+    if parts[-1][1]:  # the last fragment says more follow
+        return None
+    _, _, nh, _, first = parts[0]
+    return Packet(first.src, first.dst, list(first.ext), nh, data)

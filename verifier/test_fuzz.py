@@ -150,9 +150,14 @@ def _campaign(topo, transports: tuple[str, ...]) -> None:
     assert not failures, f"{len(failures)} of {stats['cases']} cases failed; first: {failures[0]}"
 
 
+JUMBO = 9000  # a 2 KiB options header and its payload leave whole
+
+
 @pytest.fixture
 def mip6(topo, no_splat):
     features.require("IPV6_MIP6")
+    topo.mn.ip("link", "set", topo.mn_if, "mtu", str(JUMBO))
+    topo.ha.ip("link", "set", topo.ha_if, "mtu", str(JUMBO))
     return topo
 
 
@@ -168,8 +173,10 @@ def test_fuzz_udp_dstopts(mip6):
     _campaign(mip6, ("udp", "udp-corked"))
 
 
-XFRM_ERRORS = {errno.EINVAL, errno.ERANGE, errno.ESRCH, errno.EEXIST, errno.EPROTONOSUPPORT,
-               errno.EAFNOSUPPORT, errno.ENOSYS, errno.EOPNOTSUPP}
+# What a refused case may get.  Not ESRCH or EEXIST: an UPDSA case always
+# targets the resident state, and a NEWSA case's state is deleted after it.
+XFRM_ERRORS = {errno.EINVAL, errno.ERANGE, errno.EPROTONOSUPPORT, errno.EAFNOSUPPORT,
+               errno.ENOSYS, errno.EOPNOTSUPP}
 
 
 # Every case meets a resident HoA state: an UPDSA case targets it, a NEWSA
@@ -192,7 +199,7 @@ def _sa_case(rng: random.Random) -> dict:
         "proto": xn.IPPROTO_DSTOPTS if good or rng.random() < 0.5 else
         rng.choice((xn.IPPROTO_ROUTING, socket.IPPROTO_ESP, socket.IPPROTO_AH, 255)),
         "mode": xn.XFRM_MODE_ROUTEOPTIMIZATION if good or rng.random() < 0.5 else
-        rng.randint(0, 6),
+        rng.randint(0, 6),  # 3, 5, 6: verify_hoaddr() refuses them before the mode check
         "family": int(socket.AF_INET6 if good or rng.random() < 0.7 else socket.AF_INET),
         "coaddr": good or rng.random() < 0.7,
         "hoaddr": rng.randbytes(16 if good or rng.random() < 0.4 else
@@ -233,6 +240,34 @@ def _sa_valid(c: dict) -> bool:
             and str(ipaddress.IPv6Address(c["hoaddr"])) not in (src, FUZZ_HA, coa))
 
 
+def _hoaddr_refusal(c: dict) -> str | None:
+    """The extack text of verify_hoaddr() for this case, when the checks
+    verify_newsa_info() makes before it pass and verify_hoaddr() refuses;
+    None otherwise.  In its order: family, protocol, mode, direction
+    (6.10+), the address itself, then the three it must differ from."""
+    h = c["hoaddr"]
+    if h is None or len(h) != 16 or c["trailer"]:
+        return None  # no attribute, or its length fails the netlink policy first
+    if c["proto"] not in (xn.IPPROTO_DSTOPTS, xn.IPPROTO_ROUTING) or not c["coaddr"]:
+        return None  # refused by verify_newsa_info() before
+    src, coa = (RESIDENT_SRC, UPDATE_COA) if c["update"] else (NEW_SRC, FUZZ_COA)
+    text = str(ipaddress.IPv6Address(h))
+    for wrong, message in (
+            (c["family"] != socket.AF_INET6, "HOADDR is only valid for IPv6 states"),
+            (c["proto"] != xn.IPPROTO_DSTOPTS, "HOADDR is only valid for DSTOPTS states"),
+            (c["mode"] != xn.XFRM_MODE_ROUTEOPTIMIZATION,
+             "HOADDR requires route optimization mode"),
+            (c["sa_dir"] != xn.XFRM_SA_DIR_OUT and kernel_version() >= (6, 10),
+             "HOADDR requires an output SA (SA_DIR out)"),
+            (not _routable(h), "HOADDR must be a global unicast address"),
+            (text == src, "HOADDR equals the source address"),
+            (text == FUZZ_HA, "HOADDR equals the destination address"),
+            (text == coa, "HOADDR equals COADDR")):
+        if wrong:
+            return message
+    return None
+
+
 def _sa_judge(xfrm, c: dict) -> str | None:
     src, coa = (RESIDENT_SRC, UPDATE_COA) if c["update"] else (NEW_SRC, FUZZ_COA)
     hoaddr = () if c["hoaddr"] is None else ((xn.XFRMA_HOADDR, c["hoaddr"]),)
@@ -249,6 +284,9 @@ def _sa_judge(xfrm, c: dict) -> str | None:
     except xn.XfrmError as e:
         if e.errno not in XFRM_ERRORS:
             return f"unexpected error {e}"
+        why = _hoaddr_refusal(c)
+        if why is not None and (e.errno, e.message) != (errno.EINVAL, why):
+            return f"refused with {e}, want EINVAL: {why}"
         if xfrm.dump_sa_raw() != before:
             return f"refused ({e}) but the SAD changed"
         if _sa_valid(c) and not c["trailer"]:
@@ -268,7 +306,8 @@ def test_fuzz_xfrm_newsa_hoaddr(topo, no_splat):
     """NEWSA/UPDSA messages carrying XFRMA_HOADDR, valid and not: a state
     is installed (or updated) exactly when the attribute is valid for it,
     and reads back with the home address sent; every refusal is a clean
-    errno and leaves the SAD dump byte-identical."""
+    errno and leaves the SAD dump byte-identical, and a refusal that is
+    verify_hoaddr()'s carries its own extack text (_hoaddr_refusal)."""
     features.require("IPV6_MIP6")
     failures = []
     with xn.Xfrm(topo.mn.name) as xfrm:

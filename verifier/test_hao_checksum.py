@@ -25,6 +25,7 @@ from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import (
     MH_BA,
     MH_BU,
+    NH_FRAGMENT,
     NH_ICMPV6,
     NH_MH,
     NH_TCP,
@@ -32,12 +33,15 @@ from .packets import (
     addr,
     binding_ack,
     binding_update,
+    binding_update_of,
     checksum_source,
     dstopts_header,
     hao_option,
     home_address,
     mh_seq,
     pktinfo,
+    pseudo_header_sum_ok,
+    reassemble,
     rh2_header,
 )
 from .receiver import watch
@@ -355,3 +359,74 @@ def test_udp_gso_hao(hao):
         f"(source, HAO, summed over) per segment: {seen}")
     assert [(len(d), peer[0]) for d, peer in got] == [(GSO_SIZE, t.hoa)] * GSO_SEGMENTS, (
         f"the HA delivered {[(len(d), peer[0]) for d, peer in got]}")
+
+
+BIG_UDP = 3000  # two fragments on the 1500-byte veth
+BIG_MH = 2048  # the largest Mobility Header: its length counts 8-octet units, 8 bits
+
+
+def assert_fragments_over_hoa(t, wire: list, proto: int, size: int) -> None:
+    """Every fragment leaves from the CoA with HAO(HoA) in its unfragmentable
+    part (before the fragment header: RFC 6275 6.3), and the packet
+    reassembled from the captured bytes is summed over the HoA."""
+    seen = [(addr(p.src), home_address(p) and addr(home_address(p)), p.proto) for p in wire]
+    assert len(wire) >= 2 and all(s == (t.coa, t.hoa, NH_FRAGMENT) for s in seen), (
+        f"want fragments from the CoA, each with HAO(HoA) before its fragment header: "
+        f"(source, HAO, next header) {seen}")
+    whole = reassemble(wire)
+    assert whole is not None and whole.proto == proto and len(whole.payload) == size, (
+        f"the fragments do not reassemble into {size} bytes of protocol {proto}")
+    assert pseudo_header_sum_ok(whole, socket.inet_pton(socket.AF_INET6, t.hoa), whole.dst), (
+        "the reassembled packet is not summed over the HoA (RFC 6275 11.3.1); over the CoA: "
+        f"{pseudo_header_sum_ok(whole, whole.src, whole.dst)}")
+
+
+def send_big(t, kind: Kind, payload: bytes, corked: bool = False) -> Exchange:
+    """One message larger than the link MTU from the CoA with HAO(HoA) as a
+    cmsg; corked: in two sendmsg() calls, the first with MSG_MORE."""
+    proto = kind.proto if kind.sock_type == socket.SOCK_RAW else 0
+    rx = t.ha.socket(socket.AF_INET6, kind.sock_type, proto)
+    rx.bind(("::", UDP_PORT if kind is UDP else 0))
+    tx = t.mn.socket(socket.AF_INET6, kind.sock_type, proto)
+    cmsgs = [pktinfo(t.coa, t.mn.ifindex(t.mn_if)),
+             (socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(t.hoa))]
+    dest = (t.ha_addr, UDP_PORT if kind is UDP else 0)
+
+    def send() -> None:
+        if corked:
+            half = len(payload) // 2
+            tx.sendmsg([payload[:half]], cmsgs, socket.MSG_MORE, dest)
+            tx.sendmsg([payload[half:]], [], 0, dest)
+        else:
+            tx.sendmsg([payload], cmsgs, 0, dest)
+
+    with rx, tx:
+        verdict, wire = watch(t.ha, t.ha_if, rx, send,
+                              wire=lambda p: p.proto == NH_FRAGMENT and addr(p.dst) == t.ha_addr)
+    return Exchange(wire, verdict.got, verdict.drops)
+
+
+@pytest.mark.patch(RAW_PATCH)
+def test_mh_bu_fragmented(hao):
+    """A 2048-byte BU (the largest) from the CoA with a cmsg HAO leaves in
+    fragments (rawv6_push_pending_frames() sums a queue of several
+    buffers); the HA reassembles it and accepts it from the HoA."""
+    bu = binding_update_of(BIG_MH, BU_SEQ, 10)
+    ex = send_big(hao, MH, bu)
+    assert_fragments_over_hoa(hao, ex.wire, NH_MH, BIG_MH)
+    assert ex.got and ex.got[1] == hao.hoa, f"the HA did not accept the BU from the HoA: {ex.drops}"
+    got = ex.got[0]  # the kernel filled in the checksum field (bytes 4 and 5)
+    assert got[:4] + got[6:] == bu[:4] + bu[6:], "the HA received another message"
+
+
+@pytest.mark.patch(UDP_PATCH)
+@pytest.mark.parametrize("corked", [False, True], ids=["one-send", "corked"])
+def test_udp_fragmented(hao, corked):
+    """A 3000-byte UDP datagram from the CoA with a cmsg HAO, in one send or
+    corked over two (the cork then holds several buffers): fragments each
+    with the HAO, summed over the HoA, delivered from the HoA."""
+    payload = bytes(range(256)) * (BIG_UDP // 256) + bytes(BIG_UDP % 256)
+    ex = send_big(hao, UDP, payload, corked)
+    assert_fragments_over_hoa(hao, ex.wire, NH_UDP, BIG_UDP + 8)
+    assert ex.got and ex.got == (payload, hao.hoa), (
+        f"the HA did not deliver the datagram from the HoA: {ex.drops}")

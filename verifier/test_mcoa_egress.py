@@ -25,6 +25,7 @@ import pytest
 
 from .mcoa import HA, HOA, Link, Mcoa, ha_captures, multihomed
 from .packets import (
+    NH_FRAGMENT,
     NH_MH,
     NH_UDP,
     OPT_PADN,
@@ -319,7 +320,6 @@ def test_udp_leaves_by_named_link(net, how):
 PTB_MTU, BIG = 1280, 1400
 IPV6_RECVERR = 25  # linux/in6.h; Python's socket module lacks it
 ICMPV6_PKT_TOOBIG = 2
-NH_FRAGMENT = 44
 
 
 def send_big(net: Mcoa, tx: socket.socket, proto: int, way: str, drain) -> list:

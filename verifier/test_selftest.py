@@ -44,6 +44,7 @@ CASES = {
     "mh_type_selective_policy": (RAW_PATCH, MH_PATCH),  # its BU has a cmsg HAO
     "hoaddr_state": (HOA_PATCH,),
     "hoaddr_state_pktinfo_link": (HOA_PATCH, EGRESS_PATCH),
+    "rh2_and_hao": (UDP_PATCH,),
 }
 RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # SKIP (.*))?$")
 RUNNER_VERDICT = re.compile(rf"^(ok|not ok) \d+ selftests: net: {re.escape(SCRIPT)}(?: # (.*))?$")

@@ -32,7 +32,9 @@ from .xfrmnl import (
 )
 
 HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
+ALIGN_PATCH = "xfrm-compat-start-each-translated-attribute-on-a-4-byte-boundary"
 COA = Link(1).coa
+XFRMA_SEC_CTX = 8
 
 
 def _type(msg: bytes) -> int:
@@ -50,6 +52,38 @@ def _attrs(msg: bytes, offset: int) -> dict[int, bytes]:
     return out
 
 
+def _errors(answer: list[bytes]) -> list[int]:
+    return [-struct.unpack_from("=i", m, 16)[0] for m in answer if _type(m) == NLMSG_ERROR]
+
+
+def sec_ctx(text: bytes) -> bytes:
+    """struct xfrm_user_sec_ctx {u16 len, exttype; u8 ctx_alg, ctx_doi;
+    u16 ctx_len;} and the context; no LSM needed: without
+    CONFIG_SECURITY_NETWORK_XFRM the kernel checks the lengths only."""
+    return struct.pack("=HHBBH", 8 + len(text), 0, 1, 0, len(text)) + text
+
+
+@pytest.mark.patch(ALIGN_PATCH)
+def test_compat_attributes_after_an_odd_length_one():
+    """A 32-bit NEWSA whose XFRMA_SEC_CTX is 13 bytes long (a 5-byte
+    context), then XFRMA_COADDR and XFRMA_MARK: the state must be added
+    with its care-of address and mark.  The unpatched translator writes
+    each attribute right after the last one's payload, so everything after
+    the context is misaligned, the parser drops it, and the state is
+    refused for want of XFRMA_COADDR (EINVAL)."""
+    features.require("XFRM_USER_COMPAT")
+    features.require("IPV6_MIP6")
+    request = encode_sa(COA, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
+                        coaddr=COA, mark=7, extra_attrs=((XFRMA_SEC_CTX, sec_ctx(b"mip6k")),))
+    with namespaces("mn") as (mn,):
+        answer = compat32.send(mn.name, compat32.usersa_to_compat(bytes(request)))
+        with Xfrm(mn.name) as x:
+            native = x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=COA, mark=7)
+    assert _errors(answer) == [0], f"32-bit NEWSA refused: errno {_errors(answer)}"
+    assert native is not None and (native["coaddr"], native["mark"]) == (COA, (7, 0xFFFFFFFF)), (
+        f"the state added by the 32-bit task: {native}")
+
+
 @pytest.mark.patch(HOA_PATCH)
 def test_compat_newsa_and_getsa_carry_the_home_address():
     """NEWSA with XFRMA_HOADDR from a 32-bit task adds the state with its
@@ -63,8 +97,7 @@ def test_compat_newsa_and_getsa_carry_the_home_address():
                         coaddr=COA, hoaddr=HOA, sa_dir=sa_dir)
     with namespaces("mn") as (mn,):
         answer = compat32.send(mn.name, compat32.usersa_to_compat(bytes(request)))
-        errors = [struct.unpack_from("=i", m, 16)[0] for m in answer if _type(m) == NLMSG_ERROR]
-        assert errors == [0], f"32-bit NEWSA refused: errno {[-e for e in errors]}"
+        assert _errors(answer) == [0], f"32-bit NEWSA refused: errno {_errors(answer)}"
         with Xfrm(mn.name) as x:
             native = x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=COA)
         assert native is not None and native["hoaddr"] == HOA, (

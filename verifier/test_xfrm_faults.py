@@ -16,6 +16,7 @@ These tests guard no patch: they hold on every kernel.
 """
 
 import errno
+import os
 import socket
 from pathlib import Path
 
@@ -42,6 +43,27 @@ RO = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
 LIMIT = 400  # far more allocations than either request makes
 # a refusal by the injected failure itself, or its ack lost (ENOBUFS)
 FAILED = {errno.ENOMEM, errno.ENOBUFS}
+# xfrm_migrate() reports a state it could not clone as ENODATA
+MIGRATE_FAILED = FAILED | {errno.ENODATA}
+
+
+class FailNth:
+    """/proc/thread-self/fail-nth, opened once: opening it allocates, and
+    an open between arming it and the request would take the failure."""
+
+    def __init__(self):
+        self.fd = os.open(FAIL_NTH, os.O_RDWR)
+
+    def arm(self, n: int) -> None:
+        os.pwrite(self.fd, str(n).encode(), 0)
+
+    def left(self) -> int:
+        """0 once the failure was injected; else how far the count got."""
+        return int(os.pread(self.fd, 32, 0))
+
+    def close(self) -> None:
+        os.pwrite(self.fd, b"0", 0)
+        os.close(self.fd)
 
 
 @pytest.fixture
@@ -55,8 +77,11 @@ def failslab(no_splat):
     saved = {k: (FAILSLAB / k).read_text().strip() for k in knobs}
     for k, v in knobs.items():
         (FAILSLAB / k).write_text(v)
-    yield
-    FAIL_NTH.write_text("0")
+    nth = FailNth()
+    try:
+        yield nth
+    finally:
+        nth.close()
     for k, v in saved.items():
         (FAILSLAB / k).write_text(v)
 
@@ -66,7 +91,7 @@ def sad(x: Xfrm) -> list:
     return sorted(x.dump_sa(), key=repr)
 
 
-def sweep(x: Xfrm, request, undo) -> tuple[int, int]:
+def sweep(nth: FailNth, x: Xfrm, request, undo, failed=FAILED) -> tuple[int, int]:
     """request() with its n-th allocation failing, n = 1, 2, ...; after each
     failure the SAD must be as before, after each success as after an
     uninjected run (then undo() restores it).  (failed runs, the run that
@@ -78,18 +103,22 @@ def sweep(x: Xfrm, request, undo) -> tuple[int, int]:
     assert sad(x) == before, "undo() did not restore the SAD"
     failures = 0
     for n in range(1, LIMIT):
-        FAIL_NTH.write_text(str(n))
+        nth.arm(n)
         try:
             request()
             err = None
         except OSError as e:  # XfrmError, or ENOBUFS on the socket: the ack was lost
             err = e
-        left = int(FAIL_NTH.read_text())
-        FAIL_NTH.write_text("0")
+        except MemoryError:  # the failure hit Python's own mmap before the request
+            nth.arm(0)
+            assert sad(x) == before, f"allocation {n} failed in userspace: the SAD changed"
+            continue
+        left = nth.left()
+        nth.arm(0)
         now = sad(x)
         if err is not None:
             failures += 1
-            assert err.errno in FAILED, f"allocation {n} failed: the request got {err}"
+            assert err.errno in failed, f"allocation {n} failed: the request got {err}"
             assert now in (before, whole), f"allocation {n} failed: a partial SAD"
         else:
             assert now == whole, f"allocation {n} failed, the request succeeded: SAD differs"
@@ -105,7 +134,7 @@ def test_newsa_with_home_address_survives_each_failed_allocation(failslab):
     each of its allocations failing in turn."""
     with namespaces("mn") as (mn,), Xfrm(mn.name) as x:
         failed, n = sweep(
-            x, lambda: x.add_sa(COA1, HA, coaddr=COA1, hoaddr=HOA, sa_dir=XFRM_SA_DIR_OUT, **RO),
+            failslab, x, lambda: x.add_sa(COA1, HA, coaddr=COA1, hoaddr=HOA, sa_dir=XFRM_SA_DIR_OUT, **RO),
             lambda: x.delete_sa(HA, IPPROTO_DSTOPTS, 0, src=COA1))
     print(f"NEWSA: {n - 1} allocations, {failed} of them failed the request")
     assert failed, "no injected failure reached the request"
@@ -130,7 +159,8 @@ def test_migrate_of_home_address_state_survives_each_failed_allocation(failslab)
 
         try:
             failed, n = sweep(
-                x, lambda: x.migrate("::/0", f"{HA}/128", XFRM_POLICY_OUT, moves), undo)
+                failslab, x, lambda: x.migrate("::/0", f"{HA}/128", XFRM_POLICY_OUT, moves),
+                undo, MIGRATE_FAILED)
         except XfrmError as e:
             pytest.fail(f"MIGRATE without an injected failure: {e}")
     print(f"MIGRATE: {n - 1} allocations, {failed} of them failed the request")

@@ -18,14 +18,16 @@ The state itself is read back over XFRM netlink (verifier.xfrmnl).
 """
 
 import errno
+import select
 import socket
 import struct
+import time
 
 import pytest
 
 from .capture import Capture
 from .features import kernel_version
-from .mcoa import HA, HOA, Link, ha_captures
+from .mcoa import HA, HOA, Link, ha_captures, multihomed
 from .netns import Namespace
 from .packets import (
     NH_ICMPV6,
@@ -224,25 +226,17 @@ def test_checksum_moved(mcoa, kind):
     assert_from_hoa(verdict)
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param("classic", id="classic"),
-    pytest.param("hoaddr", id="hoaddr", marks=pytest.mark.patch(HOA_PATCH)),
-])
-def test_icmp_error_quotes_wire_addresses(mcoa, kind):
-    """UDP to a closed port on the HA: the port unreachable goes to the CoA
-    and quotes the packet as it was on the wire, source CoA and HAO HoA
-    (net/ipv6/icmp.c mip6_addr_swap; KAME got this wrong)."""
-    ln = LINKS[1] if kind == "hoaddr" else LINKS[0]
+def test_icmp_error_quotes_wire_addresses(mcoa):
+    """Control, every kernel: UDP to a closed port on the HA through a
+    classic HAO state; the port unreachable goes to the CoA and quotes the
+    packet as it was on the wire, source CoA and HAO HoA (the HA's
+    net/ipv6/icmp.c mip6_addr_swap; KAME got this wrong)."""
+    ln = LINKS[0]
     accept_ro(mcoa.ha, HAO, NH_UDP)
-    if kind == "hoaddr":
-        hoa_states(mcoa.mn, NH_UDP)
-        src = ln.coa
-    else:
-        hao_output(mcoa.mn, HA, HOA, ln.coa, NH_UDP)
-        src = HOA
+    hao_output(mcoa.mn, HA, HOA, ln.coa, NH_UDP)
     tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     with tx, Capture(mcoa.mn, ln.mn_if) as cap:
-        tx.sendmsg([b"mip6kit closed"], [pktinfo(src, mcoa.mn.ifindex(ln.mn_if))], 0,
+        tx.sendmsg([b"mip6kit closed"], [pktinfo(HOA, mcoa.mn.ifindex(ln.mn_if))], 0,
                    (HA, CLOSED_PORT))
         errors = cap.packets(lambda p: p.proto == NH_ICMPV6 and p.payload[:2] == b"\x01\x04")
     assert len(errors) == 1, f"expected one port unreachable at {ln.mn_if}, got {len(errors)}"
@@ -254,6 +248,78 @@ def test_icmp_error_quotes_wire_addresses(mcoa, kind):
     assert (addr(quoted.src), addr(hao) if hao else None) == (ln.coa, HOA), (
         f"quoted packet: source {addr(quoted.src)}, HAO {addr(hao) if hao else None}; "
         f"on the wire it was source {ln.coa}, HAO {HOA}")
+
+
+IPV6_RECVERR, IPV6_RECVPKTINFO, IPV6_PKTINFO = 25, 49, 50  # linux/in6.h
+SO_EE_ORIGIN_ICMP6 = 3
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_icmp_error_reaches_the_sending_socket(mcoa):
+    """UDP from CoA2 through its HoA state to a closed port on the HA: the
+    MN's sending socket reads the port unreachable from its error queue
+    (IPV6_RECVERR): ECONNREFUSED from ICMPv6 type 1 code 4, sent by the HA,
+    and received for CoA2 on m2 (IPV6_RECVPKTINFO), where the datagram
+    left.  An unpatched kernel sends from COADDR (CoA1), so the error comes
+    back for CoA1 on m1."""
+    ln = LINKS[1]
+    accept_ro(mcoa.ha, HAO, NH_UDP)
+    hoa_states(mcoa.mn, NH_UDP)
+    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    tx.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+    tx.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+    with tx:
+        tx.sendmsg([b"mip6kit closed"], [pktinfo(ln.coa, mcoa.mn.ifindex(ln.mn_if))], 0,
+                   (HA, CLOSED_PORT))
+        poller = select.poll()
+        poller.register(tx, select.POLLERR)  # a queued error, even on an idle socket
+        assert poller.poll(3000), "no error reached the sending socket within 3 s"
+        _, anc, _, _ = tx.recvmsg(2048, 1024, socket.MSG_ERRQUEUE)
+    cmsgs = {(level, kind): data for level, kind, data in anc}
+    ee = cmsgs.get((socket.IPPROTO_IPV6, IPV6_RECVERR))
+    assert ee is not None, f"no IPV6_RECVERR message: {sorted(cmsgs)}"
+    errno_, origin, icmp_type, icmp_code = struct.unpack_from("=IBBB", ee)
+    offender = socket.inet_ntop(socket.AF_INET6, ee[16 + 8:16 + 24])
+    assert (errno_, origin, icmp_type, icmp_code, offender) == (
+        errno.ECONNREFUSED, SO_EE_ORIGIN_ICMP6, 1, 4, HA), (
+        f"error {errno_} origin {origin} ICMPv6 {icmp_type}/{icmp_code} from {offender}")
+    info = cmsgs.get((socket.IPPROTO_IPV6, IPV6_PKTINFO))
+    assert info is not None, "no IPV6_PKTINFO with the error"
+    to, ifindex = socket.inet_ntop(socket.AF_INET6, info[:16]), struct.unpack("=i", info[16:20])[0]
+    assert (to, ifindex) == (ln.coa, mcoa.mn.ifindex(ln.mn_if)), (
+        f"the error came back for {to} on ifindex {ifindex}; the datagram left from "
+        f"{ln.coa} on {ln.mn_if}")
+
+
+CLEANUP_WAIT = 30.0  # s; cleanup_net runs from a workqueue, slowly under TCG
+
+
+def test_namespace_removed_under_live_states_and_bundle(no_splat):
+    """Control, every kernel: the MN's namespace is deleted while its HoA
+    states live and a connected socket holds a bundle through one of them;
+    when that socket closes, the namespace's cleanup must run to the end
+    (its veth peers vanish from the HA) without a splat.  A reference the
+    states or the bundle never put keeps the namespace, and its devices,
+    alive forever; on the debug profile kmemleak and the netns/netdev
+    reference trackers then report it."""
+    with multihomed(2) as m:
+        m2 = m.links[1]
+        accept_ro(m.ha, HAO, NH_UDP)
+        hoa_states(m.mn, NH_UDP)
+        tx = m.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        tx.bind((m2.coa, 0))
+        tx.connect((HA, UDP_PORT))
+        tx.send(b"mip6kit before the namespace goes")
+        m.mn.remove()  # the name goes; the socket keeps the namespace
+        tx.close()  # its last reference: the cleanup starts
+        deadline = time.monotonic() + CLEANUP_WAIT
+        left = [ln.ha_if for ln in m.links]
+        while left and time.monotonic() < deadline:
+            left = [name for name in left if m.ha.ip("link", "show", name, check=False)
+                    .returncode == 0]
+            time.sleep(0.2)
+    assert not left, (f"{CLEANUP_WAIT:g} s after its last socket closed, the MN namespace "
+                      f"still holds the peers of {left}: a reference to it was never put")
 
 
 def sa_of(states: list[dict], src: str) -> dict:
@@ -497,6 +563,8 @@ def test_updated_home_address_reaches_the_wire_through_a_cached_bundle(mcoa):
     m2 = LINKS[1]
     accept_ro(mcoa.ha, HAO, NH_UDP)
     hoa_states(mcoa.mn, NH_UDP)
+    rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    rx.bind(("::", UDP_PORT))  # no port unreachable to refuse the next send
     tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     tx.bind((m2.coa, 0))
     tx.connect((HA, UDP_PORT))
@@ -508,7 +576,7 @@ def test_updated_home_address_reaches_the_wire_through_a_cached_bundle(mcoa):
         return [(addr(p.src), home_address(p) and addr(home_address(p)))
                 for pkts in wire.values() for p in pkts]
 
-    with tx:
+    with rx, tx:
         first = sent_hao()
         with Xfrm(mcoa.mn.name) as x:
             x.add_sa(m2.coa, HA, hoaddr=HOA_NEW, update=True, **RO_PRIMARY)

@@ -18,10 +18,13 @@ import pytest
 
 from .mcoa import HA, HOA, ha_captures
 from .packets import (
+    NH_FRAGMENT,
     NH_UDP,
     addr,
     home_address,
     pktinfo,
+    pseudo_header_sum_ok,
+    reassemble,
     upper_checksum,
     zero_sum_tail,
 )
@@ -40,7 +43,6 @@ from .xfrmnl import XFRM_MODE_TRANSPORT, XFRM_POLICY_OUT, Tmpl, Xfrm
 
 M2 = LINKS[1]
 SPORT = 7011
-NH_FRAGMENT = 44
 ESP_SPI = 0x4d36
 
 
@@ -108,6 +110,39 @@ def test_first_fragment_summed_over_hoa(mcoa):
     assert [(addr(p.src), home_address(p) and addr(home_address(p))) for p in pkts] == [
         (M2.coa, HOA)] * 2, "both fragments must leave from CoA2 with HAO(HoA)"
     assert_from_hoa(verdict)
+
+
+BIG = 3000
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_datagram_fragmented_after_the_state(mcoa):
+    """A 3000-byte UDP datagram from CoA2 through its HoA state: the state
+    moves the sum of the whole datagram (mip6_hao_fix_csum() on a buffer
+    whose data spans a fragment list), then it is fragmented; every
+    fragment carries the HAO before its fragment header, the reassembled
+    bytes are summed over the HoA, and the HA delivers it from the HoA."""
+    accept_ro(mcoa.ha, HAO, NH_UDP)
+    hoa_states(mcoa.mn, NH_UDP)
+    payload = bytes(range(256)) * (BIG // 256) + bytes(BIG % 256)
+    rx = mcoa.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    rx.bind(("::", UDP_PORT))
+    tx = mcoa.mn.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    with rx, tx, ha_captures(mcoa) as drain:
+        receiver = Receiver(mcoa.ha, rx)
+        tx.sendmsg([payload], [pktinfo(M2.coa, mcoa.mn.ifindex(M2.mn_if))], 0,
+                   (HA, UDP_PORT))
+        verdict = receiver.wait()
+        wire = drain(lambda p: p.proto == NH_FRAGMENT and addr(p.dst) == HA)
+    pkts = [p for got in wire.values() for p in got]
+    seen = [(addr(p.src), home_address(p) and addr(home_address(p))) for p in pkts]
+    assert len(pkts) >= 2 and set(seen) == {(M2.coa, HOA)}, (
+        f"want fragments from CoA2, each with HAO(HoA): {seen}")
+    whole = reassemble(pkts)
+    assert whole is not None and whole.proto == NH_UDP and len(whole.payload) == BIG + 8
+    assert pseudo_header_sum_ok(whole, socket.inet_pton(socket.AF_INET6, HOA), whole.dst), (
+        "the reassembled datagram is not summed over the HoA")
+    assert verdict.got == (payload, HOA), f"HA: {verdict.got and verdict.got[1]} {verdict.drops}"
 
 
 @pytest.mark.patch(HOA_PATCH)
