@@ -14,4 +14,9 @@ cd "$(dirname "$0")/.."
 # upstream selftests smoke on the lean kernels just built (no extra build);
 # the full set is `mip6kit selftests` (selftests profile), see the README
 .venv/bin/mip6kit selftests --base 6.12 --smoke --profile lean --repeat 1
+# coverage smoke: the coverage kernel of 6.12 (one more build), the part of
+# the verifier below, and every line of the series that the checked-in
+# report of that part executed must run again (README, Coverage)
+.venv/bin/mip6kit coverage --base 6.12 -k "$(cat scripts/coverage-smoke.k)" \
+	--compare scripts/coverage-smoke-6.12.json
 .venv/bin/pytest -v vm/tests

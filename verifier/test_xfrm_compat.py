@@ -18,13 +18,16 @@ from . import compat32, features
 from .features import kernel_version
 from .mcoa import HA, HOA, Link
 from .netns import namespaces
+from .xfrm import xfrm_algo
 from .xfrmnl import (
     IPPROTO_DSTOPTS,
     NLMSG_ERROR,
     XFRM_MODE_ROUTEOPTIMIZATION,
+    XFRM_MODE_TRANSPORT,
     XFRM_MSG_GETSA,
     XFRM_MSG_NEWSA,
     XFRM_SA_DIR_OUT,
+    XFRMA_ALG_AUTH,
     XFRMA_HOADDR,
     Xfrm,
     encode_sa,
@@ -35,6 +38,7 @@ HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
 ALIGN_PATCH = "xfrm-compat-start-each-translated-attribute-on-a-4-byte-boundary"
 COA = Link(1).coa
 XFRMA_SEC_CTX = 8
+SPI = 0x3209
 
 
 def _type(msg: bytes) -> int:
@@ -65,23 +69,24 @@ def sec_ctx(text: bytes) -> bytes:
 
 @pytest.mark.patch(ALIGN_PATCH)
 def test_compat_attributes_after_an_odd_length_one():
-    """A 32-bit NEWSA whose XFRMA_SEC_CTX is 13 bytes long (a 5-byte
-    context), then XFRMA_COADDR and XFRMA_MARK: the state must be added
-    with its care-of address and mark.  The unpatched translator writes
-    each attribute right after the last one's payload, so everything after
-    the context is misaligned, the parser drops it, and the state is
-    refused for want of XFRMA_COADDR (EINVAL)."""
+    """A 32-bit NEWSA of an ESP state whose XFRMA_SEC_CTX is 13 bytes long
+    (a 5-byte context), then XFRMA_MARK: the state must be added with its
+    mark.  The unpatched translator writes each attribute right after the
+    last one's payload, so the mark after the context is misaligned and
+    the parser drops it: the state is added without a mark."""
     features.require("XFRM_USER_COMPAT")
-    features.require("IPV6_MIP6")
-    request = encode_sa(COA, HA, proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION,
-                        coaddr=COA, mark=7, extra_attrs=((XFRMA_SEC_CTX, sec_ctx(b"mip6k")),))
+    features.require("INET6_ESP")
+    request = encode_sa(COA, HA, proto=socket.IPPROTO_ESP, spi=SPI, mode=XFRM_MODE_TRANSPORT,
+                        mark=7, extra_attrs=(
+                            (XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes(32))),
+                            (XFRMA_SEC_CTX, sec_ctx(b"mip6k"))))
     with namespaces("mn") as (mn,):
         answer = compat32.send(mn.name, compat32.usersa_to_compat(bytes(request)))
         with Xfrm(mn.name) as x:
-            native = x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=COA, mark=7)
+            states = [(s["spi"], s["mark"]) for s in x.dump_sa()]
     assert _errors(answer) == [0], f"32-bit NEWSA refused: errno {_errors(answer)}"
-    assert native is not None and (native["coaddr"], native["mark"]) == (COA, (7, 0xFFFFFFFF)), (
-        f"the state added by the 32-bit task: {native}")
+    assert states == [(SPI, (7, 0xFFFFFFFF))], (
+        f"(SPI, mark) of the states the 32-bit task added: {states}")
 
 
 @pytest.mark.patch(HOA_PATCH)

@@ -38,8 +38,17 @@ from .test_xfrm_hoaddr import (
     assert_left_from_coa,
     hoa_states,
 )
-from .xfrm import HAO, RO, accept_ro, ipsec_sa
-from .xfrmnl import XFRM_MODE_TRANSPORT, XFRM_POLICY_OUT, Tmpl, Xfrm
+from .xfrm import HAO, RO, accept_ro, ipsec_sa, xfrm_algo
+from .xfrmnl import (
+    IPPROTO_DSTOPTS,
+    XFRM_MODE_ROUTEOPTIMIZATION,
+    XFRM_MODE_TRANSPORT,
+    XFRM_POLICY_OUT,
+    XFRM_SA_DIR_OUT,
+    XFRMA_ALG_AUTH,
+    Tmpl,
+    Xfrm,
+)
 
 M2 = LINKS[1]
 SPORT = 7011
@@ -228,3 +237,43 @@ def test_ipsec_in_the_same_bundle(mcoa, order):
     assert grew == 1, f"the drop must be counted once in XfrmOutStateProtoError, got {grew}"
     assert refused == errno.EINVAL, f"sendmsg must fail with EINVAL, got {refused}"
 
+
+
+XFRMA_SEC_CTX = 8
+FILLER_SRC, FILLER_SPI = "2001:db8:f::10", 0x5ec
+# A dump's first buffer is NLMSG_GOODSIZE (about 3.7 KiB here); a filler
+# ESP state grown by a security context of these lengths ends it somewhere
+# in the HoA state that follows (each step moves the boundary by 4 bytes).
+FILLER_LENGTHS = range(2900, 3700, 4)
+
+
+def sec_ctx(n: int) -> bytes:
+    """struct xfrm_user_sec_ctx and an n-byte context (no LSM needed:
+    without CONFIG_SECURITY_NETWORK_XFRM only the lengths are checked)."""
+    return struct.pack("=HHBBH", 8 + n, 0, 1, 0, n) + b"m" * n
+
+
+@pytest.mark.patch(HOA_PATCH)
+def test_dump_split_anywhere_keeps_the_home_address(mcoa):
+    """A SAD dump whose buffer ends inside a HoA state's message (its
+    XFRMA_HOADDR does not fit: copy_to_user_state_extra() fails there and
+    the dump sends the state whole in the next buffer) returns every state
+    whole, with its home address.  A filler ESP state grown in 4-byte steps
+    puts the end of the first buffer at every offset of the HoA state."""
+    coa = M2.coa
+    ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
+    wrong = []
+    with Xfrm(mcoa.mn.name) as x:
+        for n in FILLER_LENGTHS:
+            # the dump walks the newest state first: the filler, then the HoA state
+            x.add_sa(coa, HA, coaddr=coa, hoaddr=HOA, sa_dir=XFRM_SA_DIR_OUT, **ro)
+            x.add_sa(FILLER_SRC, HA, proto=socket.IPPROTO_ESP, spi=FILLER_SPI,
+                     mode=XFRM_MODE_TRANSPORT, extra_attrs=(
+                         (XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes(32))),
+                         (XFRMA_SEC_CTX, sec_ctx(n))))
+            got = sorted((s["src"], s["hoaddr"]) for s in x.dump_sa())
+            if got != sorted([(FILLER_SRC, None), (coa, HOA)]):  # the filler's ESP
+                wrong.append(f"context of {n} bytes: the dump gave {got}")
+            x.delete_sa(HA, IPPROTO_DSTOPTS, 0, src=coa)
+            x.delete_sa(HA, socket.IPPROTO_ESP, FILLER_SPI)
+    assert not wrong, f"{len(wrong)} dumps lost or damaged a state; first: {wrong[0]}"

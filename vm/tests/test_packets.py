@@ -118,3 +118,36 @@ def test_zero_sum_tail_makes_the_sum_zero_over_one_source_only(proto):
     if proto == 17:
         udp = IPv6(src=HOA, dst=HA) / UDP(sport=7011, dport=7003) / (head[8:] + tail)
         assert bytes(udp)[40 + 6:40 + 8] == b"\xff\xff"
+
+
+def test_reassembly_of_fragments_scapy_made():
+    """packets.reassemble() against scapy's fragment6(): the unfragmentable
+    part (a HAO) on every fragment, the payload back whole, in any order."""
+    from scapy.layers.inet6 import IPv6ExtHdrFragment, fragment6
+
+    payload = bytes(range(256)) * 12
+    pkt = (IPv6(src=COA, dst=HA) / IPv6ExtHdrDestOpt(options=[HAO(hoa=HOA)]) /
+           IPv6ExtHdrFragment() / UDP(sport=1, dport=2) / payload)
+    frags = [packets.parse_ipv6(bytes(f)) for f in fragment6(pkt, 1280)]
+    assert len(frags) >= 3 and all(packets.home_address(f) == _ip(HOA) for f in frags)
+    whole = packets.reassemble(list(reversed(frags)))
+    assert whole is not None and whole.proto == packets.NH_UDP
+    assert whole.payload[8:] == payload and len(whole.payload) == 8 + len(payload)
+    assert packets.reassemble(frags[:-1]) is None, "a missing last fragment must fail"
+    assert packets.reassemble(frags[1:]) is None, "a missing first fragment must fail"
+
+
+def test_compat_layout_of_newsa():
+    """The i386 NEWSA: 220 bytes of xfrm_usersa_info (224 native), the
+    attributes right after, the length fixed; the fields before the tail
+    padding unchanged."""
+    from mip6kit.verifier import compat32, xfrmnl
+
+    native = bytes(xfrmnl.encode_sa(COA, HA, proto=xfrmnl.IPPROTO_DSTOPTS,
+                                    mode=xfrmnl.XFRM_MODE_ROUTEOPTIMIZATION, coaddr=COA,
+                                    hoaddr=HOA))
+    compat = compat32.usersa_to_compat(native)
+    assert len(compat) == len(native) - 4
+    assert struct.unpack_from("=I", compat)[0] == len(compat)
+    assert compat[4:16 + 217] == native[4:16 + 217]  # every field
+    assert compat[16 + 220:] == native[16 + 224:]  # the attributes
