@@ -26,6 +26,7 @@ import pytest
 from .mcoa import HA, HOA, Link, Mcoa, ha_captures, multihomed
 from .packets import (
     NH_FRAGMENT,
+    NH_ICMPV6,
     NH_MH,
     NH_UDP,
     OPT_PADN,
@@ -323,13 +324,16 @@ ICMPV6_PKT_TOOBIG = 2
 
 
 def send_big(net: Mcoa, tx: socket.socket, proto: int, way: str, drain) -> list:
-    """One BIG-byte UDP datagram or BU from CoA2, PKTINFO(CoA2, m2), its HAO
+    """One BIG-byte UDP datagram, BU or echo request from CoA2, PKTINFO(CoA2, m2), its HAO
     as a cmsg or from the HoA state; the packets seen per HA link."""
     cmsgs = [pktinfo(M2.coa, net.mn.ifindex(M2.mn_if))]
     if way == "cmsg":
         cmsgs.append((socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, hao_option(HOA)))
     if proto == NH_MH:
         tx.sendmsg([binding_update_of(BIG, BU_SEQ, 10)], cmsgs, 0, (HA, 0))
+    elif proto == NH_ICMPV6:  # an echo request; checksum 0, the kernel fills it
+        tx.sendmsg([struct.pack("!BBHHH", 128, 0, 0, 0x6d36, 1) + bytes(BIG - 8)], cmsgs, 0,
+                   (HA, 0))
     else:
         tx.sendmsg([bytes(BIG)], cmsgs, 0, (HA, UDP_PORT))
     return drain(lambda p: addr(p.dst) == HA and p.proto in (proto, NH_FRAGMENT))
@@ -337,7 +341,7 @@ def send_big(net: Mcoa, tx: socket.socket, proto: int, way: str, drain) -> list:
 
 @pytest.mark.patch(EGRESS_PATCH)
 @pytest.mark.parametrize("way", ["cmsg", "hoaddr-state"])
-@pytest.mark.parametrize("proto", [NH_UDP, NH_MH], ids=["udp", "mh"])
+@pytest.mark.parametrize("proto", [NH_UDP, NH_MH, NH_ICMPV6], ids=["udp", "mh", "icmpv6"])
 def test_pmtu_follows_named_link(net, proto, way):
     """A Packet Too Big for a datagram that left strictly by link 2 must
     lower the MTU of the route that link's sends use (RFC 8201): link 2's
@@ -355,14 +359,17 @@ def test_pmtu_follows_named_link(net, proto, way):
 def pmtu_round(net, proto: int, way: str, requote=lambda quoted: quoted) -> None:
     """The PTB round of test_pmtu_follows_named_link; requote edits the
     quoted packet before the PTB is sent."""
-    if proto == NH_UDP:
-        accept_ro(net.ha, HAO, NH_UDP, with_state=False)  # the fixture's state
+    if proto != NH_MH:
+        accept_ro(net.ha, HAO, proto, with_state=False)  # the fixture's state
     if way == "hoaddr-state":
         hoa_output(net.mn, HA, HOA, [ln.coa for ln in LINKS], proto)
-    if proto == NH_MH:
-        rx = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
-        tx = net.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
+    ours = lambda data: True  # noqa: E731
+    if proto in (NH_MH, NH_ICMPV6):
+        rx = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, proto)
+        tx = net.mn.socket(socket.AF_INET6, socket.SOCK_RAW, proto)
         tx.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+        if proto == NH_ICMPV6:
+            ours = lambda data: data[:1] == b"\x80"  # noqa: E731 (the echo request)
     else:
         rx = net.ha.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         rx.bind(("::", UDP_PORT))
@@ -370,7 +377,7 @@ def pmtu_round(net, proto: int, way: str, requote=lambda quoted: quoted) -> None
         tx.bind(("::", UDP_PORT + 1))
     ptb = net.ha.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     with rx, tx, ptb, ha_captures(net) as drain:
-        receiver = Receiver(net.ha, rx)
+        receiver = Receiver(net.ha, rx, ours)
         first = send_big(net, tx, proto, way, drain)
         receiver.wait()
         sizes = {name: [len(p.raw) for p in pkts] for name, pkts in first.items() if pkts}
@@ -380,10 +387,10 @@ def pmtu_round(net, proto: int, way: str, requote=lambda quoted: quoted) -> None
         ptb.sendto(struct.pack("!BBHI", ICMPV6_PKT_TOOBIG, 0, 0, PTB_MTU) + quoted,
                    (M2.coa, 0))
         time.sleep(0.3)  # the PTB is handled in softirq as it arrives
-        if proto == NH_MH:
+        if proto != NH_UDP:
             err = tx.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # reads and clears it
             assert err == errno.EMSGSIZE, f"the PTB did not reach the raw socket: error {err}"
-        receiver = Receiver(net.ha, rx)
+        receiver = Receiver(net.ha, rx, ours)
         again = send_big(net, tx, proto, way, drain)
         verdict = receiver.wait()
     seen = {name: [(len(p.raw), p.proto, home_address(p) and addr(home_address(p)))

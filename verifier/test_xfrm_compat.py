@@ -28,6 +28,7 @@ from .xfrmnl import (
     XFRM_MSG_NEWSA,
     XFRM_SA_DIR_OUT,
     XFRMA_ALG_AUTH,
+    XFRMA_ALG_CRYPT,
     XFRMA_HOADDR,
     Xfrm,
     encode_sa,
@@ -79,6 +80,7 @@ def test_compat_attributes_after_an_odd_length_one():
     request = encode_sa(COA, HA, proto=socket.IPPROTO_ESP, spi=SPI, mode=XFRM_MODE_TRANSPORT,
                         mark=7, extra_attrs=(
                             (XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes(32))),
+                            (XFRMA_ALG_CRYPT, xfrm_algo("cbc(aes)", bytes(16))),
                             (XFRMA_SEC_CTX, sec_ctx(b"mip6k"))))
     with namespaces("mn") as (mn,):
         answer = compat32.send(mn.name, compat32.usersa_to_compat(bytes(request)))

@@ -46,6 +46,7 @@ from .xfrmnl import (
     XFRM_POLICY_OUT,
     XFRM_SA_DIR_OUT,
     XFRMA_ALG_AUTH,
+    XFRMA_ALG_CRYPT,
     Tmpl,
     Xfrm,
 )
@@ -270,6 +271,7 @@ def test_dump_split_anywhere_keeps_the_home_address(mcoa):
             x.add_sa(FILLER_SRC, HA, proto=socket.IPPROTO_ESP, spi=FILLER_SPI,
                      mode=XFRM_MODE_TRANSPORT, extra_attrs=(
                          (XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes(32))),
+                         (XFRMA_ALG_CRYPT, xfrm_algo("cbc(aes)", bytes(16))),
                          (XFRMA_SEC_CTX, sec_ctx(n))))
             got = sorted((s["src"], s["hoaddr"]) for s in x.dump_sa())
             if got != sorted([(FILLER_SRC, None), (coa, HOA)]):  # the filler's ESP

@@ -179,3 +179,21 @@ def test_generation_moves_only_with_a_change(setup):
     assert sync(origin, src, overlay, [patch]).generation == first
     (origin / "net/ipv6/route.c").write_text("int route_edited;\n")
     assert sync(origin, src, overlay, [patch]).generation == first + 1
+
+
+def test_appends_reach_the_scratch_copy_only(setup):
+    """The coverage profile's GCOV_PROFILE line: appended to the scratch
+    copy's Makefile after the series, never to the user's tree, and gone
+    again when a sync no longer asks for it; a file the tree lacks is not
+    created."""
+    origin, src, overlay, patch = setup
+    (origin / "net/ipv6/Makefile").write_text("obj-y += raw.o\n")
+    before = _digest(origin)
+    appends = {"net/ipv6/Makefile": "GCOV_PROFILE := y\n", "net/nowhere/Makefile": "x\n"}
+    scratch.sync(origin, src, overlay, [patch], Runner(), appends=appends)
+    assert (src / "net/ipv6/Makefile").read_text() == "obj-y += raw.o\nGCOV_PROFILE := y\n"
+    assert not (src / "net/nowhere/Makefile").exists()
+    assert _digest(origin) == before
+    res = sync(origin, src, overlay, [patch])
+    assert "net/ipv6/Makefile" in res.changed
+    assert (src / "net/ipv6/Makefile").read_text() == "obj-y += raw.o\n"
