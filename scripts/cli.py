@@ -91,9 +91,12 @@ def cmd_run(args, runner: Runner) -> int:
 def cmd_coverage(args, runner: Runner) -> int:
     if args.profile != coveragejob.PROFILE:
         raise MipError(f"coverage builds the {coveragejob.PROFILE} profile; drop --profile")
+    compare = args.compare.expanduser().resolve() if args.compare else None
+    if compare is not None and not compare.is_file():
+        raise MipError(f"--compare {compare}: no such file (a coverage.json of an earlier "
+                       "mip6kit coverage)")
     job = pipeline.new_job(args, cache_root(), runner)
     pytest_args = ["-k", args.k] if args.k else []
-    compare = args.compare.expanduser().resolve() if args.compare else None
     return coveragejob.run(job, args.kvm, args.timeout, pytest_args, args.test_timeout,
                            compare)
 

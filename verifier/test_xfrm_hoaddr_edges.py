@@ -49,6 +49,7 @@ from .xfrmnl import (
     XFRMA_ALG_CRYPT,
     Tmpl,
     Xfrm,
+    parse_sa,
 )
 
 M2 = LINKS[1]
@@ -240,18 +241,20 @@ def test_ipsec_in_the_same_bundle(mcoa, order):
 
 
 
-XFRMA_SEC_CTX = 8
 FILLER_SRC, FILLER_SPI = "2001:db8:f::10", 0x5ec
-# A dump's first buffer is NLMSG_GOODSIZE (about 3.7 KiB here); a filler
-# ESP state grown by a security context of these lengths ends it somewhere
-# in the HoA state that follows (each step moves the boundary by 4 bytes).
-FILLER_LENGTHS = range(2900, 3700, 4)
+# The first buffer of a dump on a socket that has not received yet is
+# NLMSG_GOODSIZE: a page less the skb's shared info (x86-64).
+FIRST_BUFFER = 4096 - 320
 
 
-def sec_ctx(n: int) -> bytes:
-    """struct xfrm_user_sec_ctx and an n-byte context (no LSM needed:
-    without CONFIG_SECURITY_NETWORK_XFRM only the lengths are checked)."""
-    return struct.pack("=HHBBH", 8 + n, 0, 1, 0, n) + b"m" * n
+def add_filler(x: Xfrm, key: int) -> None:
+    """An ESP state whose HMAC key is key bytes long: the dump carries the
+    key twice (XFRMA_ALG_AUTH and XFRMA_ALG_AUTH_TRUNC), so 4 more key
+    bytes make its message 8 bytes longer."""
+    x.add_sa(FILLER_SRC, HA, proto=socket.IPPROTO_ESP, spi=FILLER_SPI,
+             mode=XFRM_MODE_TRANSPORT, extra_attrs=(
+                 (XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes(key))),
+                 (XFRMA_ALG_CRYPT, xfrm_algo("cbc(aes)", bytes(16)))))
 
 
 @pytest.mark.patch(HOA_PATCH)
@@ -259,23 +262,39 @@ def test_dump_split_anywhere_keeps_the_home_address(mcoa):
     """A SAD dump whose buffer ends inside a HoA state's message (its
     XFRMA_HOADDR does not fit: copy_to_user_state_extra() fails there and
     the dump sends the state whole in the next buffer) returns every state
-    whole, with its home address.  A filler ESP state grown in 4-byte steps
-    puts the end of the first buffer at every offset of the HoA state."""
+    whole, with its home address.  The dump walks the newest state first:
+    a filler ESP state added after the HoA state, grown 8 bytes a step,
+    puts the end of the first buffer at every 8th byte of the HoA state's
+    message, so inside its 20-byte XFRMA_HOADDR too (sizes measured from
+    first dumps; each dump on a new socket, whose first buffer is
+    NLMSG_GOODSIZE)."""
     coa = M2.coa
     ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION)
+    want = sorted([(FILLER_SRC, None), (coa, HOA)])
     wrong = []
+
+    def dump() -> list[bytes]:
+        with Xfrm(mcoa.mn.name) as fresh:
+            return fresh.dump_sa_messages()
+
+    def sizes(key: int) -> tuple[int, int]:
+        """(filler, HoA state) message lengths with a key of key bytes."""
+        add_filler(x, key)
+        msgs = {parse_sa(m)["src"]: len(m) for m in dump()}
+        x.delete_sa(HA, socket.IPPROTO_ESP, FILLER_SPI)
+        return msgs[FILLER_SRC], msgs[coa]
+
     with Xfrm(mcoa.mn.name) as x:
-        for n in FILLER_LENGTHS:
-            # the dump walks the newest state first: the filler, then the HoA state
-            x.add_sa(coa, HA, coaddr=coa, hoaddr=HOA, sa_dir=XFRM_SA_DIR_OUT, **ro)
-            x.add_sa(FILLER_SRC, HA, proto=socket.IPPROTO_ESP, spi=FILLER_SPI,
-                     mode=XFRM_MODE_TRANSPORT, extra_attrs=(
-                         (XFRMA_ALG_AUTH, xfrm_algo("hmac(sha256)", bytes(32))),
-                         (XFRMA_ALG_CRYPT, xfrm_algo("cbc(aes)", bytes(16))),
-                         (XFRMA_SEC_CTX, sec_ctx(n))))
-            got = sorted((s["src"], s["hoaddr"]) for s in x.dump_sa())
-            if got != sorted([(FILLER_SRC, None), (coa, HOA)]):  # the filler's ESP
-                wrong.append(f"context of {n} bytes: the dump gave {got}")
-            x.delete_sa(HA, IPPROTO_DSTOPTS, 0, src=coa)
+        x.add_sa(coa, HA, coaddr=coa, hoaddr=HOA, sa_dir=XFRM_SA_DIR_OUT, **ro)
+        (f4, hoa_state), (f8, _) = sizes(4), sizes(8)
+        per_step = f8 - f4  # 8: two copies of 4 more key bytes
+        start = max(4, 4 + 4 * ((FIRST_BUFFER - hoa_state - f4) // per_step))
+        stop = 4 + 4 * ((FIRST_BUFFER - 4 - f4) // per_step)
+        assert per_step > 0 and stop > start, (f4, f8, hoa_state)
+        for key in range(start, stop + 1, 4):
+            add_filler(x, key)
+            got = sorted((s["src"], s["hoaddr"]) for s in map(parse_sa, dump()))
+            if got != want:
+                wrong.append(f"a {key}-byte key: the dump gave {got}")
             x.delete_sa(HA, socket.IPPROTO_ESP, FILLER_SPI)
     assert not wrong, f"{len(wrong)} dumps lost or damaged a state; first: {wrong[0]}"

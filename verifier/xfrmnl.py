@@ -686,15 +686,16 @@ class Xfrm(_Socket):
         self._talk(encode_sa_id(XFRM_MSG_DELSA, dst, proto, spi, src, mark))
 
     def dump_sa(self) -> list[dict]:
-        return [parse_sa(m) for m in self._dump_sa_messages()]
+        return [parse_sa(m) for m in self.dump_sa_messages()]
 
     def dump_sa_raw(self) -> list[bytes]:
         """The SAD as the kernel dumps it, each state's bytes after the
         netlink header (which carries a sequence number), sorted: two dumps
         are equal exactly when no state changed (no traffic in between)."""
-        return sorted(bytes(m[16:]) for m in self._dump_sa_messages())
+        return sorted(bytes(m[16:]) for m in self.dump_sa_messages())
 
-    def _dump_sa_messages(self) -> list[bytes]:
+    def dump_sa_messages(self) -> list[bytes]:
+        """The SAD dump's messages as they came, netlink header and all."""
         return self._talk(_message(_empty, XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP, {}))
 
     def add_policy(self, direction: int, src: str, dst: str, **kw) -> None:

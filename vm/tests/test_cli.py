@@ -101,3 +101,22 @@ def test_selection_names_the_modules_the_guest_collects():
     assert check_selection(["-k", "test_mh_bu_cmsg_hao or test_round_trip"]) == [
         "test_hao_checksum.py", "test_xfrm_hoaddr.py"]
     assert check_selection([]) == [], "no selection: the guest collects the whole suite"
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--no-series"], "drop --no-series"),
+    (["--profile", "lean"], "coverage builds the coverage profile"),
+    (["--compare", "/nonexistent/coverage.json"], "no such file"),
+])
+def test_bad_coverage_options_before_any_build(cli, fake_linux, tmp_path, extra, needle):
+    linux = fake_linux(tmp_path / "linux")
+    series = tmp_path / "series"
+    series.mkdir()
+    (series / "series").write_text("")
+    args = ["coverage", "--tree", str(linux), *extra]
+    if "--no-series" not in extra:
+        args += ["--series", str(series)]
+    res = cli(*args, env={"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 2, res.stderr
+    assert needle in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "cache/work").exists(), "a build started"
