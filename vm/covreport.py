@@ -129,10 +129,12 @@ def regressions(lines: list[Line], earlier: Path) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise MipError(f"--compare {earlier}: not a coverage.json of mip6kit coverage "
                        f"({e})") from e
-    now_all = [(ln.patch, ln.path, ln.text, ln.status == EXECUTED) for ln in lines]
+    # numbered among the lines with code on both sides, as the report has them
+    now_code = [(ln.patch, ln.path, ln.text, ln.status == EXECUTED) for ln in lines
+                if ln.status in (EXECUTED, MISSED)]
     before = _keys(old, True)
-    now = _keys(now_all, True)
-    exists = _keys(now_all, False)
+    now = _keys(now_code, True)
+    exists = _keys(now_code, False)
     return [f"{p}: {f}: {t}" + (f" (the {n}. such line)" if n > 1 else "")
             for p, f, t, n in sorted(before - now) if (p, f, t, n) in exists]
 

@@ -155,3 +155,13 @@ def test_gcov_counts_of_a_real_object(tmp_path):
     gcda = next(build.glob("*.gcda"))
     counts = coverage.line_counts([gcda], src)
     assert counts["t.c"][4] == 0 and counts["t.c"][5] == 1
+
+
+def test_compare_numbers_repeated_text_among_lines_with_code(tmp_path):
+    """A text that is both a line without code and one with code (a `}`)
+    is numbered among the lines with code only, on both sides."""
+    lines = [_line("p", 1, coverage.NO_CODE, "}"), _line("p", 2, coverage.EXECUTED, "}", 3),
+             _line("p", 3, coverage.MISSED, "}", 0)]
+    report = tmp_path / "coverage.json"
+    report.write_text(json.dumps(covreport.document(lines, [], {})))
+    assert covreport.regressions(lines, report) == []
