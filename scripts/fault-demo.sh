@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The failed-MIGRATE-clone fix at work (ipsec patch "xfrm: state: mark a
-# failed clone dead before its last put"): verifier/test_xfrm_faults.py
+# The failed-MIGRATE-clone fix at work (the stable backport "xfrm: make state
+# as DEAD before final put when migrate fails"): verifier/test_xfrm_faults.py
 # makes each allocation of a NEWSA and of a MIGRATE fail in turn
 # (/proc/thread-self/fail-nth, FAILSLAB), which only the coverage and debug
 # profiles have.  Without the patch, a failed clone warns in
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 BASE=${1:-6.12}
 OUT=${2:-scripts/fault-demo-results.txt}
-PATCH=xfrm-state-mark-a-failed-clone-dead-before-its-last-put
+PATCH=xfrm-make-state-as-dead-before-final-put-when-migrate-fails
 PY=$PWD/.venv/bin/python
 without=$(mktemp -d)
 trap 'rm -rf "$without"' EXIT

@@ -174,8 +174,9 @@ def test_migrate_onto_an_existing_state_fails_cleanly(failslab):
     """A MIGRATE that moves a state to another home agent address where a
     state with the same addresses exists: xfrm_state_add() of the clone
     fails (EEXIST) and the clone is dropped, never added.  It must leave
-    both states as they were and log nothing.  (Before "xfrm: state: mark
-    a failed clone dead before its last put" that put warned in
+    both states as they were and log nothing.  (Before mainline's
+    5502bc4746e8, "xfrm: make state as DEAD before final put when migrate
+    fails", which the series backports, that put warned in
     __xfrm_state_destroy().  No allocation fails here: the test sits
     among the fault tests because on a kernel without the patch the
     warning stops the guest, which the coverage and debug profiles are
