@@ -6,6 +6,7 @@ Both are absent on a kernel built without them; every function then does
 nothing, so the lean kernels run exactly as before.
 """
 
+import gzip
 import io
 import os
 import re
@@ -21,7 +22,7 @@ KMEMLEAK = DEBUGFS / "kmemleak"
 SCAN_GAP = 6.0
 MAX_SCANS = 5
 _JIFFIES = re.compile(r"jiffies (\d+)")
-TIMER_LIST = Path("/proc/timer_list")
+CONFIG_GZ = Path("/proc/config.gz")
 
 
 def mount() -> None:
@@ -63,10 +64,21 @@ def kmemleak_start() -> bool:
     return True
 
 
-def clock() -> tuple[float, int]:
-    """(CLOCK_MONOTONIC, jiffies) now: kmemleak dates an object in jiffies."""
-    text = TIMER_LIST.read_text()
-    return time.monotonic(), int(re.search(r"(?m)^jiffies: (\d+)", text).group(1))
+def hz() -> int | None:
+    """CONFIG_HZ of the running kernel (/proc/config.gz), or None."""
+    try:
+        with gzip.open(CONFIG_GZ, "rt") as f:
+            m = re.search(r"(?m)^CONFIG_HZ=(\d+)$", f.read())
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def seconds_since_boot(jiffies: int, hz: int) -> float:
+    """When kmemleak's jiffies stamp was, on CLOCK_MONOTONIC (which starts
+    at boot, as jiffies does, from INITIAL_JIFFIES: 2^32 - 300 s of ticks
+    on a 64-bit kernel)."""
+    return (jiffies - (2**32 - 300 * hz)) / hz
 
 
 def kmemleak_scan(gap: float = SCAN_GAP, max_scans: int = MAX_SCANS) -> list[tuple[int, str]]:

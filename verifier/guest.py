@@ -144,7 +144,7 @@ def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     plugins = [recorder] + ([PhaseTimeout(seconds)] if seconds is not None else [])
     debugfs.mount()
     gcov = debugfs.gcov_reset()
-    kmemleak = debugfs.clock() if debugfs.kmemleak_start() else None
+    kmemleak = debugfs.kmemleak_start()
     rc = int(pytest.main(args, plugins=plugins))
     junit = out / "junit.xml"
     files = {
@@ -154,28 +154,27 @@ def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     if gcov:
         files["gcov.tar"] = debugfs.gcov_tar() or b""
     if kmemleak:
-        files["leaks.json"] = leaks(recorder.spans, kmemleak)
+        files["leaks.json"] = leaks(recorder.spans)
     files["dmesg.txt"] = subprocess.run(["dmesg"], capture_output=True).stdout
     return rc, files
 
 
-def leaks(spans: list[tuple[float, float, str]], start: tuple[float, int]) -> bytes:
+def leaks(spans: list[tuple[float, float, str]]) -> bytes:
     """kmemleak's reports once the tests are over, each with the test that
-    was running when the object was allocated (null: between tests).
-    kmemleak dates objects in jiffies; two readings of both clocks, before
-    the tests and after the scans, map them to CLOCK_MONOTONIC."""
+    was running when the object was allocated (null: between tests, or
+    when the kernel's HZ is unknown)."""
     found = debugfs.kmemleak_scan()
-    return (json.dumps(attribute(found, spans, start, debugfs.clock()), indent=1)
-            + "\n").encode()
+    return (json.dumps(attribute(found, spans, debugfs.hz()), indent=1) + "\n").encode()
 
 
 def attribute(found: list[tuple[int, str]], spans: list[tuple[float, float, str]],
-              start: tuple[float, int], end: tuple[float, int]) -> list[dict]:
-    (m0, j0), (m1, j1) = start, end
+              hz: int | None) -> list[dict]:
+    """kmemleak dates objects in jiffies; the tests' spans are on
+    CLOCK_MONOTONIC, which starts at boot as jiffies does."""
     out = []
     for jiffies, report in found:
-        born = m0 + (jiffies - j0) * (m1 - m0) / max(j1 - j0, 1)
-        test = next((t for t0, t1, t in spans if t0 <= born <= t1), None)
+        born = debugfs.seconds_since_boot(jiffies, hz) if hz else None
+        test = next((t for t0, t1, t in spans if born is not None and t0 <= born <= t1), None)
         out.append({"test": test, "report": report})
     return out
 

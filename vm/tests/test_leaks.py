@@ -34,12 +34,13 @@ def test_kmemleak_report_is_split_per_object_with_its_jiffies():
 
 def test_each_object_is_dated_to_the_test_running_at_its_allocation():
     found = debugfs.parse(KMEMLEAK)
-    # jiffies 4294930000 at monotonic 100 s, 4294960000 at 220 s: 250 jiffies/s
-    start, end = (100.0, 4294930000), (220.0, 4294960000)
-    spans = [(130.0, 150.0, "test_a"), (150.0, 170.0, "test_b")]
-    # object 1: 40 s after start (test_a); object 2: 80 s after (no test)
-    got = guest.attribute(found, spans, start, end)
+    # HZ 250: jiffies start at 2^32 - 75000 at boot, so 4294940000 is
+    # 190.8 s after boot and 4294950000 230.8 s
+    assert debugfs.seconds_since_boot(4294940000, 250) == 190.816
+    spans = [(150.0, 200.0, "test_a"), (200.0, 220.0, "test_b")]
+    got = guest.attribute(found, spans, 250)
     assert [g["test"] for g in got] == ["test_a", None]
+    assert [g["test"] for g in guest.attribute(found, spans, None)] == [None, None]
 
 
 def test_host_reports_kmemleak_and_ref_tracker(tmp_path):
