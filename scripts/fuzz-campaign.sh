@@ -45,7 +45,7 @@ for base in $BASES; do
 		{
 			echo "base $base seed $seed: exit $rc, $(($(date +%s) - start)) s," \
 				"console splats $splats"
-			sed 's/^/  /' "$run/leaks.txt" | head -n 40
+			head -n 40 "$run/leaks.txt" | sed 's/^/  /'
 			grep -E "^# (xfrm )?fuzz seed|^(not )?ok |^# [0-9]+ failures" "$run/ktap.txt" |
 				sed 's/^/  /'
 			grep -E "^mip6kit:" "$run/stderr.txt" | sed 's/^/  /' || true

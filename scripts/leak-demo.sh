@@ -46,7 +46,7 @@ for what in clean planted; do
 		echo "$what: guest exit $rc, $(($(date +%s) - start)) s," \
 			"$(grep -cE '^ok ' "$run/ktap.txt" || true) tests ok," \
 			"$(grep -cE '^not ok ' "$run/ktap.txt" || true) not ok, run dir $run"
-		sed 's/^/  /' "$run/leaks.txt" | head -n 60
+		head -n 60 "$run/leaks.txt" | sed 's/^/  /'
 		grep -E "^mip6kit:" "$run/stderr.txt" | sed 's/^/  /' || true
 	} >>"$OUT"
 	if [ "$what" = clean ]; then
