@@ -4,8 +4,7 @@
 # The whole test suite: lint, the baseline-versus-patched matrix on both
 # bases (real kernels under virtme-ng), a smoke of the upstream selftests,
 # a coverage smoke, then the host tests (unit tests and the real-guest
-# boot tests).  Run
-# scripts/setup.sh first.
+# boot tests).  Run scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
