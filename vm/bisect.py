@@ -85,8 +85,12 @@ def prepare(tree: Path, good: str, bad: str, cache: Path) -> tuple[Path, str, st
         clone.parent.mkdir(parents=True, exist_ok=True)
         log.info("cloning %s into %s (--shared: the objects stay in your repository)",
                  tree, clone)
-        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(tree),
-                        str(clone)], check=True)
+        res = subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(tree),
+                              str(clone)], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise MipError(f"git clone --shared {tree} {clone} failed: {res.stderr.strip()}; "
+                           f"remove {clone.parent} if a half-made clone is left there",
+                           Exit.HOST_FAILURE if "No space" in res.stderr else Exit.USAGE)
     else:  # the clone borrows every object of tree, new ones included
         _git(clone, "bisect", "reset", check=False)
     return clone, revs[0], revs[1]

@@ -119,11 +119,36 @@ def new_rundir(cache: Path, label: str) -> Path:
     return rundir
 
 
+class _RunLog(logging.FileHandler):
+    """A job's run.log.  Two bases' jobs may run in two threads of one
+    process (flakiness.py): a record of a thread that made a job goes to
+    that job's log only; records of other threads (a job's guest threads)
+    go to every log."""
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.thread = threading.get_ident()
+        self.setLevel(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.addFilter(self._mine)
+
+    def _mine(self, record: logging.LogRecord) -> bool:
+        if record.thread == self.thread:
+            return True
+        return not any(isinstance(h, _RunLog) and h.thread == record.thread
+                       for h in logging.getLogger().handlers)
+
+
 def _add_file_log(path: Path) -> None:
-    handler = logging.FileHandler(path)
-    handler.setLevel(logging.DEBUG)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
+    """Log this thread's records to path from now on: the run.log of an
+    earlier job of this thread (series check goes from base to base) is
+    closed, so each run.log holds its own job's lines only."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _RunLog)
+                and h.thread == threading.get_ident()]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(_RunLog(path))
 
 
 def locked(job: Job):

@@ -50,3 +50,17 @@ def test_the_users_repository_is_only_read(repo, tmp_path):
     after = subprocess.run(["git", "-C", str(repo), "for-each-ref"], capture_output=True,
                            text=True).stdout
     assert before == after and not (repo / ".git/worktrees").exists()
+
+
+def test_a_failed_clone_is_an_error_not_a_traceback(repo, tmp_path):
+    """git clone into a directory that is in the way fails: a MipError that
+    names the clone (the CLI prints it, exit 2), not a CalledProcessError."""
+    from mip6kit.vm.cache import short_hash
+
+    cache = tmp_path / "cache"
+    clone = tmp_path / "cache-bisect" / short_hash(str(repo.resolve())) / "linux"
+    clone.mkdir(parents=True)
+    (clone / "in-the-way").write_text("x")
+    with pytest.raises(MipError, match="git clone --shared .* failed") as exc:
+        bisect.prepare(repo, "HEAD~2", "HEAD", cache)
+    assert exc.value.code == Exit.USAGE
