@@ -7,6 +7,8 @@ thread's lines."""
 import logging
 import threading
 
+import pytest
+
 from mip6kit.vm import pipeline
 
 log = logging.getLogger("mip6kit.test")
@@ -16,24 +18,29 @@ def _runlogs():
     return [h for h in logging.getLogger().handlers if isinstance(h, pipeline._RunLog)]
 
 
-def test_a_second_job_of_a_thread_closes_the_first_log(tmp_path):
+@pytest.fixture
+def runlogs():
+    """The run.log handlers a test adds, removed and closed after it."""
+    before = set(_runlogs())
+    yield
+    for h in set(_runlogs()) - before:
+        logging.getLogger().removeHandler(h)
+        h.close()
+
+
+def test_a_second_job_of_a_thread_closes_the_first_log(tmp_path, runlogs):
     before = len(_runlogs())
-    try:
-        pipeline._add_file_log(tmp_path / "a.log")
-        log.warning("line of job a")
-        pipeline._add_file_log(tmp_path / "b.log")
-        log.warning("line of job b")
-        assert len(_runlogs()) == before + 1
-    finally:
-        for h in _runlogs():
-            logging.getLogger().removeHandler(h)
-            h.close()
+    pipeline._add_file_log(tmp_path / "a.log")
+    log.warning("line of job a")
+    pipeline._add_file_log(tmp_path / "b.log")
+    log.warning("line of job b")
+    assert len(_runlogs()) == before + 1
     a, b = (tmp_path / "a.log").read_text(), (tmp_path / "b.log").read_text()
     assert "line of job a" in a and "line of job b" not in a
     assert "line of job b" in b and "line of job a" not in b
 
 
-def test_another_threads_job_logs_only_its_own_lines(tmp_path):
+def test_another_threads_job_logs_only_its_own_lines(tmp_path, runlogs):
     ready, done = threading.Event(), threading.Event()
 
     def other():
@@ -44,30 +51,20 @@ def test_another_threads_job_logs_only_its_own_lines(tmp_path):
 
     t = threading.Thread(target=other)
     t.start()
-    try:
-        ready.wait(5)
-        pipeline._add_file_log(tmp_path / "main.log")
-        log.warning("line of the main thread")
-        done.set()
-        t.join(5)
-    finally:
-        for h in _runlogs():
-            logging.getLogger().removeHandler(h)
-            h.close()
+    ready.wait(5)
+    pipeline._add_file_log(tmp_path / "main.log")
+    log.warning("line of the main thread")
+    done.set()
+    t.join(5)
     main, other_log = (tmp_path / "main.log").read_text(), (tmp_path / "other.log").read_text()
     assert "main thread" in main and "other thread" not in main
     assert "other thread" in other_log and "main thread" not in other_log
 
 
-def test_a_job_threads_helpers_still_reach_its_log(tmp_path):
+def test_a_job_threads_helpers_still_reach_its_log(tmp_path, runlogs):
     """A guest's thread (no job of its own) logs into the job's run.log."""
-    try:
-        pipeline._add_file_log(tmp_path / "job.log")
-        t = threading.Thread(target=lambda: log.warning("line of a guest thread"))
-        t.start()
-        t.join(5)
-    finally:
-        for h in _runlogs():
-            logging.getLogger().removeHandler(h)
-            h.close()
+    pipeline._add_file_log(tmp_path / "job.log")
+    t = threading.Thread(target=lambda: log.warning("line of a guest thread"))
+    t.start()
+    t.join(5)
     assert "line of a guest thread" in (tmp_path / "job.log").read_text()
