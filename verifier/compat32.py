@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from .xfrmnl import split_messages
+
 SOURCE = Path(__file__).resolve().parent / "helpers" / "nlxfrm32.c"
 NLMSG_HDRLEN = 16
 USERSA_INFO_64, USERSA_INFO_32 = 224, 220
@@ -68,14 +70,5 @@ def send(netns: str, request: bytes) -> list[bytes]:
                          capture_output=True, timeout=30)
     if res.returncode != 0:
         raise AssertionError(f"nlxfrm32 got no answer: {res.stderr!r}")
-    out = []
-    for line in res.stdout.decode().split():
-        data = bytes.fromhex(line)
-        off = 0
-        while off + NLMSG_HDRLEN <= len(data):
-            n = struct.unpack_from("=I", data, off)[0]
-            if n < NLMSG_HDRLEN:
-                break
-            out.append(data[off:off + n])
-            off += (n + 3) & ~3
-    return out
+    return [m for line in res.stdout.decode().split()
+            for m in split_messages(bytes.fromhex(line))]

@@ -619,7 +619,7 @@ def parse_policy(data: bytes) -> dict:
             "tmpls": tmpls, "mark": _mark_attr(msg)}
 
 
-def _split(buf: bytes):
+def split_messages(buf: bytes):
     """The netlink messages in one datagram."""
     offset = 0
     while offset + 16 <= len(buf):
@@ -743,7 +743,7 @@ class Xfrm(_Socket):
                 msg_type = struct.unpack_from("=H", data, 4)[0]
                 raise TimeoutError(f"no answer to XFRM message type {msg_type} in "
                                    f"netns {self.netns} within {self.timeout} s") from None
-            for msg in _split(buf):
+            for msg in split_messages(buf):
                 msg_type, _, seq = struct.unpack_from("=HHI", msg, 4)
                 if seq != self.seq:
                     continue
@@ -781,6 +781,6 @@ class SaEvents(_Socket):
                 return None
             self.sock.settimeout(left)
             try:
-                self.pending.extend(_split(self.sock.recv(65536)))
+                self.pending.extend(split_messages(self.sock.recv(65536)))
             except TimeoutError:
                 return None

@@ -34,15 +34,10 @@ def origins(origin: Path, overlay: Path, patches: list[Path],
     the kernel sources the series touches; names[i] names patches[i]."""
     paths = kernel_paths(patches)
     with tempfile.TemporaryDirectory(prefix="mip6kit-blame-") as tmp:
-        stage = Path(tmp)
-        for rel in scratch.touched_paths(patches):  # every file, or a patch fails
-            for root in (overlay, origin):
-                if (root / rel).is_file():
-                    (stage / rel).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(root / rel, stage / rel)
-                    break
-        before = Path(tmp + "-before")
-        before.mkdir()
+        stage, before = Path(tmp) / "stage", Path(tmp) / "before"
+        stage.mkdir()
+        # every file the series touches, or a patch fails
+        scratch.copy_sources(origin, overlay, scratch.touched_paths(patches), stage)
         lines = {rel: _read(stage / rel) for rel in paths}
         owners = {rel: [None] * len(lines[rel]) for rel in paths}
         for patch, name in zip(patches, names, strict=True):
@@ -55,7 +50,6 @@ def origins(origin: Path, overlay: Path, patches: list[Path],
                     owners[rel] = _carry(before / rel, stage / rel, owners[rel], name,
                                          len(new))
                     lines[rel] = new
-        shutil.rmtree(before)
     return {rel: {i + 1: o for i, o in enumerate(own) if o is not None}
             for rel, own in owners.items()}
 

@@ -33,8 +33,8 @@ def run(job: pipeline.Job, kvm: bool | None, timeout: float, pytest_args: list[s
         return Exit.PASS
     results = pipeline.verifier_results(job, "patched", res)
     builddir = image.parents[3]  # <builddir>/arch/x86/boot/bzImage
-    lines, counts = measure(job, builddir)
     names = [scratch.display_name(p) for p in job.patches]
+    lines, counts = measure(job, builddir, names)
     rows = covreport.summary(lines, names)
     outcomes = [r["outcome"] for r in results.values()]
     title = (f"coverage of the series' lines: Linux {job.tree.version}, profile {PROFILE}, "
@@ -68,8 +68,10 @@ def run(job: pipeline.Job, kvm: bool | None, timeout: float, pytest_args: list[s
     return code
 
 
-def measure(job: pipeline.Job, builddir: Path) -> tuple[list[coverage.Line], dict]:
-    """The series' lines classified, and gcov's counts of the files they are in."""
+def measure(job: pipeline.Job, builddir: Path,
+            names: list[str]) -> tuple[list[coverage.Line], dict]:
+    """The series' lines classified (names[i] naming job.patches[i]), and
+    gcov's counts of the files they are in."""
     tar = job.rundir / "patched" / "gcov.tar"
     if not tar.is_file():
         raise MipError(f"the guest handed back no gcov data ({tar}): the kernel was not "
@@ -83,7 +85,6 @@ def measure(job: pipeline.Job, builddir: Path) -> tuple[list[coverage.Line], dic
                            "profiled (is GCOV_PROFILE in the Makefiles of the scratch tree?)",
                            Exit.TEST_FAILURE)
         counts = coverage.line_counts(gcdas, src)
-    names = [scratch.display_name(p) for p in job.patches]
     owners = blame.origins(job.tree.origin, project_root() / "kernel-src-overlay",
                            job.patches, names)
     config = {k: s.value for k, s in kconfig.read_config(builddir / ".config").items()}

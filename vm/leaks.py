@@ -7,7 +7,11 @@ console (a netdev or netns reference never put)."""
 import json
 import logging
 import re
+import sys
+import tempfile
 from pathlib import Path
+
+from mip6kit.verifier import handoff
 
 from .boot import crash_excerpt
 
@@ -56,11 +60,6 @@ def main(argv: list[str]) -> int:
     """python -m mip6kit.vm.leaks GUEST_STDOUT CONSOLE: the leaks of a guest
     run by `mip6kit boot` (whose handoff lines stay in its stdout), as the
     fuzz campaign needs; exit 1 when there are some."""
-    import sys
-    import tempfile
-
-    from mip6kit.verifier import handoff
-
     if len(argv) != 2:
         sys.stderr.write("usage: python -m mip6kit.vm.leaks GUEST_STDOUT CONSOLE\n")
         return 2
@@ -84,5 +83,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    import sys
     sys.exit(main(sys.argv[1:]))

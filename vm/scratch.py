@@ -143,13 +143,7 @@ def _stage(origin: Path, overlay: Path, patches: list[Path], paths: set[str],
     """The wanted content (data, mode) of paths, or None for absent."""
     with tempfile.TemporaryDirectory(prefix="mip6kit-stage-") as tmp:
         stage = Path(tmp)
-        for rel in paths:
-            for root in (overlay, origin):
-                f = root / rel
-                if f.is_file():
-                    (stage / rel).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(f, stage / rel)
-                    break
+        copy_sources(origin, overlay, paths, stage)
         for p in patches:
             apply_patch(stage, p, origin)
         for rel, text in appends.items():
@@ -161,6 +155,18 @@ def _stage(origin: Path, overlay: Path, patches: list[Path], paths: set[str],
             f = stage / rel
             out[rel] = (f.read_bytes(), f.stat().st_mode) if f.is_file() else None
         return out
+
+
+def copy_sources(origin: Path, overlay: Path, paths: set[str], dest: Path) -> None:
+    """paths as the overlay has them, else as the tree has them, into dest
+    (a path neither has stays absent)."""
+    for rel in paths:
+        for root in (overlay, origin):
+            f = root / rel
+            if f.is_file():
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, dest / rel)
+                break
 
 
 def display_name(patch: Path) -> str:
