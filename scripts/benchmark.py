@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from mip6kit import project_root
-from mip6kit.vm import boot
-from mip6kit.vm.cache import cache_root
+from mip6kit import boot
+from mip6kit.cache import cache_root
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
 
 ONE_TEST = "test_mh_bu_cmsg_hao"
 
@@ -148,12 +149,12 @@ def main() -> int:
     ap.add_argument("--base", default="6.12", choices=["6.12", "6.1"])
     ap.add_argument("--cold", action="store_true",
                     help="fresh clone + empty cache first (adds two cold kernel builds)")
-    ap.add_argument("--out", type=Path, default=project_root() / "scripts/benchmark-results.txt")
+    ap.add_argument("--out", type=Path, default=ROOT / "scripts/benchmark-results.txt")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="mip6kit-bench-") as tmp:
         if args.cold:
             checkout = Path(tmp) / "clone"
-            subprocess.run(["git", "clone", "-q", str(project_root()), str(checkout)],
+            subprocess.run(["git", "clone", "-q", str(ROOT), str(checkout)],
                            check=True)
             cache = Path(tmp) / "cache"
             env = dict(os.environ, MIP6KIT_CACHE=str(cache))
@@ -161,7 +162,7 @@ def main() -> int:
             bench.measure("setup of the fresh clone (scripts/setup.sh)",
                           [str(checkout / "scripts/setup.sh")], cwd=checkout)
         else:
-            checkout, cache = project_root(), cache_root()
+            checkout, cache = ROOT, cache_root()
             bench = Bench(checkout, dict(os.environ))
         run(bench, args.base, cache, args.cold)
     lines = [

@@ -4,10 +4,10 @@
 # The fuzz campaign: verifier/test_fuzz.py on the patched debug kernel
 # (--profile debug: KASAN, UBSAN bounds, lockdep, DEBUG_NET) of each base,
 # CASES cases per test (three tests: raw, UDP, XFRM NEWSA/UPDSA), one guest
-# per base and seed.  A splat fails a test (dmesg) and the run (console,
-# exit 6); so does a leak: the guest scans kmemleak twice after the tests
-# and vm/leaks.py reads the reports back.  Appends each guest's summary to
-# OUT.
+# per base and seed.  A splat (verifier/splat.py) fails a test (dmesg) and
+# the run (console, exit 6); so does a leak: the guest scans kmemleak twice
+# after the tests and vm/leaks.py reads the reports back.  Appends each
+# guest's summary to OUT.
 #
 #   scripts/fuzz-campaign.sh [CASES [SEEDS [OUT [BASES]]]]
 #   defaults: 3400 cases (10,200 per base and seed), seed 1,
@@ -38,19 +38,21 @@ for base in $BASES; do
 			MIP6KIT_FUZZ_SEED="$seed" "$PY" -m mip6kit.verifier.guest -k test_fuzz \
 			>"$run/ktap.txt" 2>"$run/stderr.txt" || rc=$?
 		leaks=0
-		"$PY" -m mip6kit.vm.leaks "$run/ktap.txt" "$run/boot/console.log" \
+		"$PY" -m mip6kit.leaks "$run/ktap.txt" "$run/boot/console.log" \
 			>"$run/leaks.txt" || leaks=$?
-		splats=$(grep -cE "BUG: |WARNING: CPU: |UBSAN: |possible circular locking|Call Trace:" \
-			"$run/boot/console.log" || true)
+		splat=0
+		"$PY" -m mip6kit.verifier.splat "$run/boot/console.log" >"$run/splat.txt" || splat=$?
+		case $splat in 0) console=clean ;; 1) console=splat ;; *) console="not read" ;; esac
 		{
 			echo "base $base seed $seed: exit $rc, $(($(date +%s) - start)) s," \
-				"console splats $splats"
+				"console $console"
+			head -n 25 "$run/splat.txt" | sed 's/^/  /'
 			head -n 40 "$run/leaks.txt" | sed 's/^/  /'
 			grep -E "^# (xfrm )?fuzz seed|^(not )?ok |^# [0-9]+ failures" "$run/ktap.txt" |
 				sed 's/^/  /'
 			grep -E "^mip6kit:" "$run/stderr.txt" | sed 's/^/  /' || true
 		} >>"$OUT"
-		[ "$rc" = 0 ] && [ "$splats" = 0 ] && [ "$leaks" = 0 ] || status=1
+		[ "$rc" = 0 ] && [ "$splat" = 0 ] && [ "$leaks" = 0 ] || status=1
 	done
 done
 tail -n 40 "$OUT"

@@ -41,7 +41,7 @@ for what in clean planted; do
 		-- "$PY" -m mip6kit.verifier.guest --test-timeout=600 -k "$EXPR" \
 		>"$run/ktap.txt" 2>"$run/stderr.txt" || rc=$?
 	lrc=0
-	"$PY" -m mip6kit.vm.leaks "$run/ktap.txt" "$run/boot/console.log" >"$run/leaks.txt" || lrc=$?
+	"$PY" -m mip6kit.leaks "$run/ktap.txt" "$run/boot/console.log" >"$run/leaks.txt" || lrc=$?
 	{
 		echo "$what: guest exit $rc, $(($(date +%s) - start)) s," \
 			"$(grep -cE '^ok ' "$run/ktap.txt" || true) tests ok," \

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mip6kit import project_root
+ROOT = Path(__file__).resolve().parents[1]  # the checkout
 
 MODES = ("udp", "udp-dstopt", "mh")
 ROUNDS = 3
@@ -48,7 +48,7 @@ def boot_once(base: str, kernel: str, binary: Path, count: int) -> dict[str, flo
                               *variant, "--run-dir", run_dir, f"--qemu-opt={ICOUNT}",
                               "--no-kvm", "--", "sh", "-c",
                               f"{SETUP} && {runs}"], capture_output=True, text=True,
-                             cwd=project_root())
+                             cwd=ROOT)
     if res.returncode != 0:
         raise SystemExit(f"{base} {kernel} guest failed ({res.returncode}):\n{res.stderr}")
     rounds: dict[str, list[float]] = {m: [] for m in MODES}
@@ -81,12 +81,12 @@ def main() -> int:
     ap.add_argument("--base", action="append", choices=["6.12", "6.1"])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--count", type=int, default=50000)
-    ap.add_argument("--out", type=Path, default=project_root() / "scripts/sendcost-results.txt")
+    ap.add_argument("--out", type=Path, default=ROOT / "scripts/sendcost-results.txt")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         binary = Path(tmp) / "sendcost"
         subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary),
-                        str(project_root() / "scripts/sendcost.c")], check=True)
+                        str(ROOT / "scripts/sendcost.c")], check=True)
         stamp = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
         text = [f"# sendcost {stamp}: scripts/sendcost.py --reps {args.reps} "
                 f"--count {args.count}, TCG with {ICOUNT}"]

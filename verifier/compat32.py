@@ -15,12 +15,13 @@ fields are the same.
 import os
 import shutil
 import struct
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from .cmd import cmd
+from .contract import ENV_HELPERS
 from .xfrmnl import split_messages
 
 SOURCE = Path(__file__).resolve().parent / "helpers" / "nlxfrm32.c"
@@ -29,28 +30,27 @@ USERSA_INFO_64, USERSA_INFO_32 = 224, 220
 _built: Path | None = None
 
 
-def build(dest_dir: Path) -> Path:
-    """gcc -m32 -static the helper into dest_dir; CalledProcessError on failure."""
-    out = dest_dir / "nlxfrm32"
-    subprocess.run(["gcc", "-m32", "-static", "-O2", "-Wall", "-o", str(out), str(SOURCE)],
-                   check=True, capture_output=True, text=True)
-    return out
+def build_argv(out: Path) -> list[str]:
+    """The command that builds the helper as out: the host runs it
+    (vm/pipeline.py, through its Runner), or the guest when the host did not."""
+    return ["gcc", "-m32", "-static", "-O2", "-Wall", "-o", str(out), str(SOURCE)]
 
 
 def helper() -> Path:
     """The built helper; skips when it cannot be built (no gcc-multilib)."""
     global _built
-    staged = os.environ.get("MIP6KIT_HELPERS")
+    staged = os.environ.get(ENV_HELPERS)
     if staged and (Path(staged) / "nlxfrm32").is_file():
         return Path(staged) / "nlxfrm32"
     if _built is None:
         if not shutil.which("gcc"):
             pytest.skip("no gcc to build the 32-bit helper")
-        try:
-            _built = build(Path(tempfile.mkdtemp(prefix="mip6kit-helpers-")))
-        except subprocess.CalledProcessError as e:
+        out = Path(tempfile.mkdtemp(prefix="mip6kit-helpers-")) / "nlxfrm32"
+        res = cmd(build_argv(out), check=False)
+        if res.returncode != 0:
             pytest.skip(f"cannot build a 32-bit program (install gcc-multilib): "
-                        f"{e.stderr.strip()[-200:]}")
+                        f"{res.stderr.strip()[-200:]}")
+        _built = out
     return _built
 
 
@@ -66,8 +66,7 @@ def usersa_to_compat(msg: bytes) -> bytes:
 def send(netns: str, request: bytes) -> list[bytes]:
     """Send request from a 32-bit task in the named namespace; the netlink
     messages of its answer."""
-    res = subprocess.run(["ip", "netns", "exec", netns, str(helper())], input=request,
-                         capture_output=True, timeout=30)
+    res = cmd([str(helper())], ns=netns, input=request, timeout=30, text=False, check=False)
     if res.returncode != 0:
         raise AssertionError(f"nlxfrm32 got no answer: {res.stderr!r}")
     return [m for line in res.stdout.decode().split()

@@ -10,10 +10,11 @@ import gzip
 import io
 import os
 import re
-import subprocess
 import tarfile
 import time
 from pathlib import Path
+
+from .cmd import cmd
 
 DEBUGFS = Path("/sys/kernel/debug")
 GCOV = DEBUGFS / "gcov"
@@ -27,8 +28,7 @@ CONFIG_GZ = Path("/proc/config.gz")
 
 def mount() -> None:
     if DEBUGFS.is_dir() and not os.path.ismount(DEBUGFS):
-        subprocess.run(["mount", "-t", "debugfs", "debugfs", str(DEBUGFS)],
-                       capture_output=True)
+        cmd(["mount", "-t", "debugfs", "debugfs", str(DEBUGFS)], check=False)
 
 
 def gcov_reset() -> bool:
@@ -59,8 +59,8 @@ def kmemleak_start() -> bool:
     scans when the tests are over); False without kmemleak."""
     if not KMEMLEAK.exists():
         return False
-    for cmd in ("scan=off", "clear"):
-        KMEMLEAK.write_text(cmd)
+    for request in ("scan=off", "clear"):
+        KMEMLEAK.write_text(request)
     return True
 
 

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Entry point inside the guest: run the suites, hand back results and dmesg.
 
-  python -m mip6kit.verifier.guest [--test-timeout=S] [--modules=A,B] [pytest args...]
+  python -m mip6kit.verifier.guest [--test-timeout=S] [--modules=A,B] -- [pytest args...]
+
+Its command line, its environment and the files it hands back are the
+host<->guest contract (verifier/contract.py).
 
 KTAP goes to stdout.  results.json (outcome and patch ties per test, read
 by the host to build the matrix) is handed off (verifier/handoff.py) after
@@ -13,8 +16,8 @@ counters zeroed before the tests (coverage profile), and leaks.json,
 kmemleak's reports after the tests, each with the test that allocated
 the object (debug profile).
 
-Each phase of a test (setup, call, teardown) has a timeout, the first
-argument --test-timeout=S: a hung test fails alone and the run goes on.
+Each phase of a test (setup, call, teardown) has a timeout,
+--test-timeout=S: a hung test fails alone and the run goes on.
 The host always passes it (its default is vm/pipeline.py's TEST_TIMEOUT);
 without it, as when a developer runs the verifier by hand, there is none.
 (pytest-timeout cannot be used: it writes its stack dump through pytest's
@@ -29,7 +32,6 @@ Exits with pytest's exit code.
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +39,9 @@ from pathlib import Path
 
 import pytest
 
-from mip6kit.verifier import debugfs, handoff
+from mip6kit.verifier import contract, debugfs, handoff
+from mip6kit.verifier.cmd import cmd
+from mip6kit.verifier.contract import GuestArgs, Outcome, TestResult
 from mip6kit.verifier.ktap import outcome
 
 
@@ -46,11 +50,8 @@ class ResultsRecorder:
     or unfinished) and the patches it guards; a failing setup or teardown
     is an error.  Streams results.json as it changes."""
 
-    NAMES = {"pass": "passed", "fail": "failed", "error": "error", "skip": "skipped",
-             "xfail": "xfailed", "xpass": "xpassed"}
-
     def __init__(self):
-        self.results: dict[str, dict] = {}
+        self.results: dict[str, TestResult] = {}
         self.reports: dict[str, list] = {}
         self.spans: list[tuple[float, float, str]] = []  # monotonic start, end, nodeid
         self._started = 0.0
@@ -61,7 +62,7 @@ class ResultsRecorder:
     def pytest_collection_finish(self, session):
         for item in session.items:
             patches = [m.args[0] for m in item.iter_markers("patch")]
-            self.results[item.nodeid] = {"outcome": "unfinished", "patches": patches}
+            self.results[item.nodeid] = TestResult(Outcome.UNFINISHED, patches)
         self.hand_off()
 
     def pytest_runtest_logreport(self, report):
@@ -70,14 +71,14 @@ class ResultsRecorder:
     def pytest_runtest_logfinish(self, nodeid, location):
         self.spans.append((self._started, time.monotonic(), nodeid))
         kind, _ = outcome(self.reports.pop(nodeid, []))
-        self.results.setdefault(nodeid, {"patches": []})["outcome"] = self.NAMES[kind]
+        self.results.setdefault(nodeid, TestResult(kind)).outcome = kind
         self.hand_off()
 
     def hand_off(self) -> None:
-        handoff.send("results.json", self.encoded())
+        handoff.send(contract.RESULTS, self.encoded())
 
     def encoded(self) -> bytes:
-        return (json.dumps(self.results, indent=1) + "\n").encode()
+        return contract.dump_results(self.results)
 
 
 class PhaseTimeout:
@@ -113,17 +114,6 @@ class PhaseTimeout:
         yield from self._bounded()
 
 
-def split_options(argv: list[str]) -> tuple[float | None, list[str], list[str]]:
-    """(seconds or None, modules, the rest) from [--test-timeout=S]
-    [--modules=A,B] + pytest args."""
-    seconds, modules = None, []
-    if argv[:1] and argv[0].startswith("--test-timeout="):
-        seconds, argv = float(argv[0].partition("=")[2]), argv[1:]
-    if argv[:1] and argv[0].startswith("--modules="):
-        modules, argv = argv[0].partition("=")[2].split(","), argv[1:]
-    return seconds, modules, argv
-
-
 def main(argv: list[str]) -> int:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     with tempfile.TemporaryDirectory(prefix="mip6kit-") as tmp:
@@ -135,27 +125,28 @@ def main(argv: list[str]) -> int:
 
 def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     recorder = ResultsRecorder()
-    seconds, modules, argv = split_options(argv)
+    opts = GuestArgs.parse(argv)
     here = Path(__file__).resolve().parent
-    paths = [str(here / m) for m in modules] or [str(here)]
+    paths = [str(here / m) for m in opts.modules] or [str(here)]
     args = [*paths, "-p", "mip6kit.verifier.ktap", "-p", "no:terminal",
             "-p", "no:cacheprovider", f"--junitxml={out / 'junit.xml'}",
-            f"--rootdir={here}", "-c", "/dev/null", *argv]
-    plugins = [recorder] + ([PhaseTimeout(seconds)] if seconds is not None else [])
+            f"--rootdir={here}", "-c", "/dev/null", *opts.pytest_args]
+    plugins = [recorder] + ([PhaseTimeout(opts.test_timeout)]
+                            if opts.test_timeout is not None else [])
     debugfs.mount()
     gcov = debugfs.gcov_reset()
     kmemleak = debugfs.kmemleak_start()
     rc = int(pytest.main(args, plugins=plugins))
     junit = out / "junit.xml"
     files = {
-        "junit.xml": junit.read_bytes() if junit.exists() else b"",
-        "results.json": recorder.encoded(),
+        contract.JUNIT: junit.read_bytes() if junit.exists() else b"",
+        contract.RESULTS: recorder.encoded(),
     }
     if gcov:
-        files["gcov.tar"] = debugfs.gcov_tar() or b""
+        files[contract.GCOV] = debugfs.gcov_tar() or b""
     if kmemleak:
-        files["leaks.json"] = leaks(recorder.spans)
-    files["dmesg.txt"] = subprocess.run(["dmesg"], capture_output=True).stdout
+        files[contract.LEAKS] = leaks(recorder.spans)
+    files[contract.DMESG] = cmd(["dmesg"], check=False, text=False).stdout
     return rc, files
 
 

@@ -16,7 +16,8 @@ import re
 import sys
 import zlib
 
-PREFIX = b"#mip6kit-file "
+from mip6kit.verifier.contract import HANDOFF_PREFIX as PREFIX
+
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 

@@ -30,13 +30,13 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from mip6kit.verifier import handoff
+from mip6kit.verifier import contract, handoff
+from mip6kit.verifier.cmd import stream
 
 TEST_LINE = re.compile(r"^\s*TEST:\s*(?P<name>.*?)\s*\[\s*(?P<res>OK|FAIL|SKIP|XFAIL)\s*\]\s*$")
 VERDICT_LINE = re.compile(r"^\s*(?P<res>PASS|FAIL|SKIP):\s*(?P<name>.+?)\s*$")
@@ -89,15 +89,14 @@ def run_script(workdir: Path, spec: str, timeout: float) -> dict:
     argv = ["timeout", "-k", "10", str(int(timeout)), "bash", f"./{script}", *shlex.split(args)]
     env = dict(os.environ, PATH=f"{workdir}:{os.environ.get('PATH', '/usr/bin:/bin')}")
     start = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                            errors="replace")
     lines = []
-    for line in proc.stdout:
+
+    def echo(line: str) -> None:
         lines.append(line)
         sys.stdout.write("# " + line)
         sys.stdout.flush()
-    rc = proc.wait()
+
+    rc = stream(argv, echo, cwd=workdir, env=env)
     output = "".join(lines)
     return {"args": args, "rc": rc, "seconds": round(time.monotonic() - start, 1),
             "tests": parse(script, output, rc), "tail": lines[-25:],
@@ -141,7 +140,7 @@ def main(argv: list[str]) -> int:
             print(f"# {spec}: command not found: {', '.join(res['missing'])}")
         print(f"{'not ok' if bad or res['missing'] else 'ok'} {n} {spec.replace(' ', '_')}",
               flush=True)
-        handoff.send("selftests.json", json.dumps(results, indent=1).encode())
+        handoff.send(contract.SELFTESTS, json.dumps(results, indent=1).encode())
     return 0
 
 

@@ -11,7 +11,11 @@ import sys
 
 import pytest
 
-TOTALS = ("pass", "fail", "xfail", "xpass", "skip", "error")
+from mip6kit.verifier.contract import Outcome
+
+# the words of the KTAP totals line, per outcome
+TOTALS = {Outcome.PASSED: "pass", Outcome.FAILED: "fail", Outcome.XFAILED: "xfail",
+          Outcome.XPASSED: "xpass", Outcome.SKIPPED: "skip", Outcome.ERROR: "error"}
 
 
 def _emit(line: str) -> None:
@@ -30,24 +34,24 @@ def ktap_name(nodeid: str) -> str:
     return (path.rsplit("/", 1)[-1] + sep + rest).replace(" ", "_").replace("#", "_")
 
 
-def outcome(reports: list) -> tuple[str, str]:
-    """(one of TOTALS, reason) for the setup/call/teardown reports of one test."""
+def outcome(reports: list) -> tuple[Outcome, str]:
+    """(outcome, reason) for the setup/call/teardown reports of one test."""
     for r in reports:
         if r.failed:
-            return ("fail" if r.when == "call" else "error"), ""
+            return (Outcome.FAILED if r.when == "call" else Outcome.ERROR), ""
     for r in reports:
         if hasattr(r, "wasxfail"):
-            return ("xfail" if r.skipped else "xpass"), r.wasxfail
+            return (Outcome.XFAILED if r.skipped else Outcome.XPASSED), r.wasxfail
         if r.skipped:
             reason = r.longrepr[2] if isinstance(r.longrepr, tuple) else ""
-            return "skip", reason.removeprefix("Skipped: ")
-    return "pass", ""
+            return Outcome.SKIPPED, reason.removeprefix("Skipped: ")
+    return Outcome.PASSED, ""
 
 
 class KtapReporter:
     def __init__(self):
         self.number = 0
-        self.totals = dict.fromkeys(TOTALS, 0)
+        self.totals = dict.fromkeys(TOTALS.values(), 0)
         self.reports: dict[str, list] = {}
 
     @pytest.hookimpl(trylast=True)
@@ -68,22 +72,22 @@ class KtapReporter:
         reports = self.reports.pop(nodeid, [])
         kind, reason = outcome(reports)
         self.number += 1
-        self.totals[kind] += 1
+        self.totals[TOTALS[kind]] += 1
         name = ktap_name(nodeid)
         for r in reports:  # what a test prints (a per-link table) is diagnostic
             for title, text in r.sections:
                 if title == f"Captured stdout {r.when}":
                     for line in text.splitlines():
                         _emit(f"# {line}")
-        if kind in ("fail", "error"):
+        if kind in (Outcome.FAILED, Outcome.ERROR):
             for r in reports:
                 if r.failed:
                     _diag(r.longrepr)
-            suffix = " # ERROR" if kind == "error" else ""
+            suffix = " # ERROR" if kind == Outcome.ERROR else ""
             _emit(f"not ok {self.number} {name}{suffix}")
-        elif kind == "skip":
+        elif kind == Outcome.SKIPPED:
             _emit(f"ok {self.number} {name} # SKIP {reason}")
-        elif kind == "xfail":
+        elif kind == Outcome.XFAILED:
             _emit(f"ok {self.number} {name} # XFAIL {reason}")
         else:
             _emit(f"ok {self.number} {name}")

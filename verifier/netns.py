@@ -7,13 +7,14 @@ import os
 import secrets
 import shlex
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterable
 
 from pyroute2 import IPRoute
 from pyroute2 import netns as pr_netns
+
+from .cmd import CmdError, CompletedProcess, cmd
 
 IFA_F_NODAD = 0x02
 IFA_F_DADFAILED = 0x08
@@ -57,30 +58,20 @@ class Namespace:
     def socket(self, family: int, type_: int, proto: int = 0) -> socket.socket:
         return pr_netns.create_socket(self.name, family, type_, proto)
 
-    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *argv: str, check: bool = True) -> CompletedProcess:
         """A command inside the namespace (ip netns exec)."""
-        res = subprocess.run(["ip", "netns", "exec", self.name, *argv],
-                             capture_output=True, text=True)
-        if check and res.returncode != 0:
-            raise RuntimeError(f"in netns {self.name}: {' '.join(argv)} failed "
-                               f"({res.returncode}): {res.stderr.strip()}")
-        return res
+        return cmd(list(argv), ns=self.name, check=check)
 
-    def ip(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        res = subprocess.run(["ip", "-n", self.name, *args], capture_output=True, text=True)
-        if check and res.returncode != 0:
-            raise RuntimeError(f"ip -n {self.name} {' '.join(args)}: {res.stderr.strip()}")
-        return res
+    def ip(self, *args: str, check: bool = True) -> CompletedProcess:
+        return cmd(["ip", "-n", self.name, *args], check=check)
 
     def ip_batch(self, *commands: list[str]) -> None:
         """Several `ip` commands in one process (ip -batch): under TCG every
         process costs about 0.1 s, and a topology needs a dozen commands."""
         script = "".join(shlex.join(c) + "\n" for c in commands)
-        res = subprocess.run(["ip", "-n", self.name, "-batch", "-"], input=script,
-                             capture_output=True, text=True)
+        res = cmd(["ip", "-n", self.name, "-batch", "-"], input=script, check=False)
         if res.returncode != 0:
-            raise RuntimeError(f"ip -n {self.name} -batch failed: {res.stderr.strip()}\n"
-                               f"commands:\n{script}")
+            raise CmdError(["ip", "-n", self.name, "-batch", "-", "<<", script], None, res)
 
     def sysctl(self, key: str, value: str | int) -> None:
         path = "/proc/sys/" + key.replace(".", "/")
@@ -170,9 +161,8 @@ def veth(a: Namespace, a_if: str, b: Namespace, b_if: str,
     wait=False and calls wait_can_send on all ends at once: on 6.1,
     linkwatch may delay a pair's carrier event by a second (as non-urgent),
     and one batch costs that second once, not once per pair."""
-    subprocess.run(["ip", "link", "add", a_if, "netns", a.name, "type", "veth",
-                    "peer", "name", b_if, "netns", b.name], check=True,
-                   capture_output=True)
+    cmd(["ip", "link", "add", a_if, "netns", a.name, "type", "veth",
+         "peer", "name", b_if, "netns", b.name])
     ends = ((a, a_if), (b, b_if))
     for ns, ifname in ends:
         ns.ipr.link("set", index=ns.ifindex(ifname), state="up")

@@ -25,7 +25,7 @@ from collections import Counter
 
 import pytest
 
-from . import features, fuzz
+from . import features, fuzz, patchnames
 from . import xfrmnl as xn
 from .capture import Capture
 from .features import kernel_version
@@ -41,8 +41,6 @@ from .packets import (
     pseudo_header_sum_ok,
     tlvs,
 )
-from .test_hao_checksum import RAW_PATCH, UDP_PATCH
-from .test_xfrm_hoaddr import HOA_PATCH
 
 CASES = int(os.environ.get("MIP6KIT_FUZZ_CASES", "250"))
 SEED = int(os.environ.get("MIP6KIT_FUZZ_SEED", "1"))
@@ -161,13 +159,13 @@ def mip6(topo, no_splat):
     return topo
 
 
-@pytest.mark.patch(RAW_PATCH)
+@pytest.mark.patch(patchnames.RAW)
 def test_fuzz_raw_dstopts(mip6):
     """Raw MH (kernel checksum at offset 4) and raw ICMPv6."""
     _campaign(mip6, ("mh", "icmp"))
 
 
-@pytest.mark.patch(UDP_PATCH)
+@pytest.mark.patch(patchnames.UDP)
 def test_fuzz_udp_dstopts(mip6):
     """UDP, lockless and corked (the options of the first, MSG_MORE, call)."""
     _campaign(mip6, ("udp", "udp-corked"))
@@ -309,7 +307,7 @@ def _sa_judge(xfrm, c: dict) -> str | None:
     return None if got and got["hoaddr"] == want else f"state reads back {got}, sent {want}"
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_fuzz_xfrm_newsa_hoaddr(topo, no_splat):
     """NEWSA/UPDSA messages carrying XFRMA_HOADDR, valid and not: a state
     is installed (or updated) exactly when the attribute is valid for it,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from . import features
+from . import features, patchnames
 from .capture import Capture
 from .features import kernel_version
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
@@ -47,8 +47,6 @@ from .packets import (
 from .receiver import watch
 from .xfrm import HAO, RH2, accept_ro, hao_output
 
-RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
-UDP_PATCH = "ipv6-udp-use-the-home-address-for-the-checksum"
 UDP_PORT = 7002
 TCP_PORT = 7003
 BU_SEQ = 4242
@@ -143,7 +141,7 @@ def assert_summed_over_hoa(t, kind: Kind, ex: Exchange) -> None:
         assert mh_seq(got[0]) == (MH_BU, BU_SEQ), "HA received something else than our BU"
 
 
-@pytest.mark.patch(RAW_PATCH)
+@pytest.mark.patch(patchnames.RAW)
 def test_mh_bu_cmsg_hao(hao):
     """RFC 6275 6.1.1/6.3: a BU from the CoA with HAO(HoA) as IPV6_DSTOPTS
     ancillary data is summed over the HoA and accepted by the HA.
@@ -151,7 +149,7 @@ def test_mh_bu_cmsg_hao(hao):
     assert_summed_over_hoa(hao, MH, exchange(hao, MH, src=hao.coa, opts=hao_option(hao.hoa)))
 
 
-@pytest.mark.patch(RAW_PATCH)
+@pytest.mark.patch(patchnames.RAW)
 def test_mh_bu_sticky_hao(hao):
     """As test_mh_bu_cmsg_hao, with the HAO set as sticky IPV6_DSTOPTS
     (RFC 3542 section 9 setsockopt).  Fails on an unpatched kernel."""
@@ -159,7 +157,7 @@ def test_mh_bu_sticky_hao(hao):
     assert_summed_over_hoa(hao, MH, ex)
 
 
-@pytest.mark.patch(RAW_PATCH)
+@pytest.mark.patch(patchnames.RAW)
 def test_icmpv6_echo_hao(hao):
     """RFC 6275 11.3.1 applies to ICMPv6 too: a raw ICMPv6 echo request with a
     HAO is summed over the HoA.  Fails on an unpatched kernel."""
@@ -167,7 +165,7 @@ def test_icmpv6_echo_hao(hao):
                            exchange(hao, ICMP, src=hao.coa, opts=hao_option(hao.hoa)))
 
 
-@pytest.mark.patch(UDP_PATCH)
+@pytest.mark.patch(patchnames.UDP)
 def test_udp_hao(hao):
     """RFC 6275 11.3.1 for UDP: a datagram from the CoA with a HAO is summed over
     the HoA.  Fails on an unpatched kernel: the HA counts Udp6InCsumErrors."""
@@ -176,7 +174,7 @@ def test_udp_hao(hao):
     assert hao.ha.snmp("Udp6InCsumErrors") == before, "HA counted a UDP checksum error"
 
 
-@pytest.mark.patch(UDP_PATCH)
+@pytest.mark.patch(patchnames.UDP)
 def test_udp_hao_corked(hao):
     """As test_udp_hao through the corked path (MSG_MORE, then the last
     part): udp_v6_push_pending_frames() must read the HoA from the cork's
@@ -259,7 +257,7 @@ def test_malformed_dstopts_fall_back(hao, case):
     assert ex.drops.get("Ip6InHdrErrors"), f"HA did not count a header error: {ex.drops}"
 
 
-@pytest.mark.patch(RAW_PATCH)
+@pytest.mark.patch(patchnames.RAW)
 def test_pad1_run_before_hao(hao):
     """Pad1 options are single bytes (RFC 8200 4.2): a run of four before the
     HAO is well formed, so the checksum must be over the HoA.  Fails on an
@@ -323,7 +321,7 @@ GSO_SIZE, GSO_SEGMENTS = 64, 3
 GSO_HAO = kernel_version() >= (6, 12)
 
 
-@(pytest.mark.patch(UDP_PATCH) if GSO_HAO else lambda f: f)
+@(pytest.mark.patch(patchnames.UDP) if GSO_HAO else lambda f: f)
 def test_udp_gso_hao(hao):
     """UDP_SEGMENT with a HAO (RFC 6275 11.3.1): the datagram is cut into
     segments in the stack (udp6_hwcsum_outgoing()), each carries the HAO,
@@ -406,7 +404,7 @@ def send_big(t, kind: Kind, payload: bytes, corked: bool = False) -> Exchange:
     return Exchange(wire, verdict.got, verdict.drops)
 
 
-@pytest.mark.patch(RAW_PATCH)
+@pytest.mark.patch(patchnames.RAW)
 def test_mh_bu_fragmented(hao):
     """A 2048-byte BU (the largest) from the CoA with a cmsg HAO leaves in
     fragments (rawv6_push_pending_frames() sums a queue of several
@@ -419,7 +417,7 @@ def test_mh_bu_fragmented(hao):
     assert got[:4] + got[6:] == bu[:4] + bu[6:], "the HA received another message"
 
 
-@pytest.mark.patch(UDP_PATCH)
+@pytest.mark.patch(patchnames.UDP)
 @pytest.mark.parametrize("corked", [False, True], ids=["one-send", "corked"])
 def test_udp_fragmented(hao, corked):
     """A 3000-byte UDP datagram from the CoA with a cmsg HAO, in one send or

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from . import patchnames
 from .mcoa import HA, HOA, Link, Mcoa, ha_captures, multihomed
 from .packets import (
     NH_FRAGMENT,
@@ -42,9 +43,6 @@ from .receiver import Receiver
 from .xfrm import HAO, RO, accept_ro, hao_output, hoa_output
 from .xfrmnl import XFRM_POLICY_OUT, Tmpl, Xfrm
 
-RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
-HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
-EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
 BU_SEQ = 4545
 LINKS = (Link(1), Link(2), Link(3))
 
@@ -136,8 +134,8 @@ def expect_on_link(seen: Seen, ln: Link) -> None:
 
 WAYS = {
     # way: patches that its link-1 case needs / its link-2 and link-3 cases need
-    "cmsg": ((RAW_PATCH,), (RAW_PATCH, EGRESS_PATCH)),
-    "xfrm": ((HOA_PATCH,), (HOA_PATCH, EGRESS_PATCH)),
+    "cmsg": ((patchnames.RAW,), (patchnames.RAW, patchnames.EGRESS)),
+    "xfrm": ((patchnames.HOA,), (patchnames.HOA, patchnames.EGRESS)),
 }
 
 
@@ -189,7 +187,7 @@ LINK_DOWN = {
 }
 
 
-@pytest.mark.patch(EGRESS_PATCH)
+@pytest.mark.patch(patchnames.EGRESS)
 @pytest.mark.parametrize("sysctl", list(LINK_DOWN))
 @pytest.mark.parametrize("way", list(WAYS))
 def test_named_link_down_never_falls_back(net, way, sysctl):
@@ -296,8 +294,8 @@ def send_udp(net: Mcoa, *, hao: bool, connected: bool = False) -> dict:
 
 
 @pytest.mark.parametrize("how", [
-    pytest.param("cmsg", marks=pytest.mark.patch(EGRESS_PATCH)),
-    pytest.param("connected-unicast-if", marks=pytest.mark.patch(EGRESS_PATCH)),
+    pytest.param("cmsg", marks=pytest.mark.patch(patchnames.EGRESS)),
+    pytest.param("connected-unicast-if", marks=pytest.mark.patch(patchnames.EGRESS)),
     pytest.param("no-hao-control"),
 ])
 def test_udp_leaves_by_named_link(net, how):
@@ -339,7 +337,7 @@ def send_big(net: Mcoa, tx: socket.socket, proto: int, way: str, drain) -> list:
     return drain(lambda p: addr(p.dst) == HA and p.proto in (proto, NH_FRAGMENT))
 
 
-@pytest.mark.patch(EGRESS_PATCH)
+@pytest.mark.patch(patchnames.EGRESS)
 @pytest.mark.parametrize("way", ["cmsg", "hoaddr-state"])
 @pytest.mark.parametrize("proto", [NH_UDP, NH_MH, NH_ICMPV6], ids=["udp", "mh", "icmpv6"])
 def test_pmtu_follows_named_link(net, proto, way):
@@ -412,7 +410,7 @@ def with_hop_by_hop(packet: bytes) -> bytes:
     return packet[:4] + struct.pack("!HB", plen, 0) + packet[7:40] + hbh + packet[40:]
 
 
-@pytest.mark.patch(EGRESS_PATCH)
+@pytest.mark.patch(patchnames.EGRESS)
 def test_pmtu_quoted_packet_with_hop_by_hop_first(net):
     """As test_pmtu_follows_named_link (UDP, HAO by cmsg), with the quoted
     packet carrying a hop-by-hop header before its destination options, as

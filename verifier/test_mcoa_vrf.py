@@ -15,13 +15,13 @@ import socket
 
 import pytest
 
+from . import patchnames
 from .mcoa import HA, HOA, ha_captures, multihomed
 from .netns import wait_can_send
 from .packets import NH_UDP, addr, home_address, pktinfo
 from .receiver import Receiver
 from .xfrm import HAO, accept_ro, hoa_output
 
-HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
 VRF, TABLE = "vrf-mn", "10"
 UDP_PORT = 7005
 
@@ -45,7 +45,7 @@ def in_vrf():
         yield m
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_hoaddr_state_from_a_vrf_bound_socket(no_splat):
     """A UDP socket bound to the VRF (SO_BINDTODEVICE) sends from CoA2
     (PKTINFO source, no link) through CoA2's HoA state: the datagram leaves

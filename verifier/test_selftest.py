@@ -20,31 +20,29 @@ import functools
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from . import patchnames
+from .cmd import cmd
+from .contract import ENV_SELFTEST_DIR
+
 SCRIPT = "mip6_hao.sh"
-RAW_PATCH = "ipv6-raw-use-the-home-address-for-the-checksum"
-UDP_PATCH = "ipv6-udp-use-the-home-address-for-the-checksum"
-EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
-MH_PATCH = "xfrm-policy-decode-the-mobility-header-type-on-input"  # 6.12 only
-HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
 CASES = {
     # case: the patches it guards (all must be in: it flips at the last)
     "control_home_source": (),
-    "mh_cmsg_hao": (RAW_PATCH,),
-    "mh_sticky_hao": (RAW_PATCH,),
-    "icmp_cmsg_hao": (RAW_PATCH,),
-    "udp_cmsg_hao": (UDP_PATCH,),
+    "mh_cmsg_hao": (patchnames.RAW,),
+    "mh_sticky_hao": (patchnames.RAW,),
+    "icmp_cmsg_hao": (patchnames.RAW,),
+    "udp_cmsg_hao": (patchnames.UDP,),
     "control_pktinfo_link_without_hao": (),
-    "hao_pktinfo_link": (EGRESS_PATCH,),
-    "mh_type_selective_policy": (RAW_PATCH, MH_PATCH),  # its BU has a cmsg HAO
-    "hoaddr_state": (HOA_PATCH,),
-    "hoaddr_state_pktinfo_link": (HOA_PATCH, EGRESS_PATCH),
-    "rh2_and_hao": (UDP_PATCH,),
+    "hao_pktinfo_link": (patchnames.EGRESS,),
+    "mh_type_selective_policy": (patchnames.RAW, patchnames.MH_TYPE),  # its BU has a cmsg HAO
+    "hoaddr_state": (patchnames.HOA,),
+    "hoaddr_state_pktinfo_link": (patchnames.HOA, patchnames.EGRESS),
+    "rh2_and_hao": (patchnames.UDP,),
 }
 RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # SKIP (.*))?$")
 RUNNER_VERDICT = re.compile(rf"^(ok|not ok) \d+ selftests: net: {re.escape(SCRIPT)}(?: # (.*))?$")
@@ -54,16 +52,15 @@ RUNNER_VERDICT = re.compile(rf"^(ok|not ok) \d+ selftests: net: {re.escape(SCRIP
 def run_script() -> tuple[dict[str, tuple[str, str]], str]:
     """{case: (verdict, skip reason)} and the script's own output, from one
     run under the kselftest runner."""
-    where = os.environ.get("MIP6KIT_SELFTEST_DIR")
+    where = os.environ.get(ENV_SELFTEST_DIR)
     if not where:
-        pytest.skip("MIP6KIT_SELFTEST_DIR not set: the host stages the selftest "
+        pytest.skip(f"{ENV_SELFTEST_DIR} not set: the host stages the selftest "
                     "from the patched tree (mip6kit run without --baseline-only)")
     with tempfile.TemporaryDirectory(prefix="mip6kit-kselftest-") as tmp:
         top = Path(tmp) / "kselftest"  # the staged dir is read-only in the guest
         shutil.copytree(where, top)
-        res = subprocess.run(["bash", str(top / "run_kselftest.sh"), "-s",
-                              "-t", f"net:{SCRIPT}"], capture_output=True, text=True,
-                             timeout=300)
+        res = cmd(["bash", str(top / "run_kselftest.sh"), "-s", "-t", f"net:{SCRIPT}"],
+                  timeout=300, check=False)
         log = top / "output.log"
         assert log.is_file(), f"run_kselftest.sh -s wrote no {log}:\n{res.stdout}{res.stderr}"
         lines = log.read_text().splitlines()

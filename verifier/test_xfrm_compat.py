@@ -14,7 +14,7 @@ import struct
 
 import pytest
 
-from . import compat32, features
+from . import compat32, features, patchnames
 from .features import kernel_version
 from .mcoa import HA, HOA, Link
 from .netns import namespaces
@@ -35,8 +35,6 @@ from .xfrmnl import (
     encode_sa_id,
 )
 
-HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
-ALIGN_PATCH = "xfrm-compat-start-each-translated-attribute-on-a-4-byte-boundary"
 COA = Link(1).coa
 XFRMA_SEC_CTX = 8
 SPI = 0x3209
@@ -68,7 +66,7 @@ def sec_ctx(text: bytes) -> bytes:
     return struct.pack("=HHBBH", 8 + len(text), 0, 1, 0, len(text)) + text
 
 
-@pytest.mark.patch(ALIGN_PATCH)
+@pytest.mark.patch(patchnames.COMPAT_ALIGN)
 def test_compat_attributes_after_an_odd_length_one():
     """A 32-bit NEWSA of an ESP state whose XFRMA_SEC_CTX is 13 bytes long
     (a 5-byte context), then XFRMA_MARK: the state must be added with its
@@ -91,7 +89,7 @@ def test_compat_attributes_after_an_odd_length_one():
         f"(SPI, mark) of the states the 32-bit task added: {states}")
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_compat_newsa_and_getsa_carry_the_home_address():
     """NEWSA with XFRMA_HOADDR from a 32-bit task adds the state with its
     home address (read back over the 64-bit ABI), and a 32-bit GETSA gets

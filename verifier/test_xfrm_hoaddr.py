@@ -25,10 +25,21 @@ import time
 
 import pytest
 
+from . import patchnames
 from .capture import Capture
 from .features import kernel_version
-from .mcoa import HA, HOA, Link, ha_captures, multihomed
-from .netns import Namespace
+from .hoastate import (
+    CLOSED_PORT,
+    IPPROTO_UDPLITE,
+    LINKS,
+    PRIMARY,
+    TCP_PORT,
+    UDP_PORT,
+    assert_from_hoa,
+    assert_left_from_coa,
+    hoa_states,
+)
+from .mcoa import HA, HOA, ha_captures, multihomed
 from .packets import (
     NH_ICMPV6,
     NH_MH,
@@ -36,14 +47,13 @@ from .packets import (
     NH_UDP,
     addr,
     binding_update,
-    checksum_source,
     home_address,
     mh_seq,
     parse_ipv6,
     pktinfo,
 )
 from .receiver import Receiver
-from .xfrm import HAO, RH2, accept_ro, hao_output, hoa_output, ro_output, xfrm_algo
+from .xfrm import HAO, RH2, accept_ro, hao_output, ro_output, xfrm_algo
 from .xfrmnl import (
     IPPROTO_DSTOPTS,
     XFRM_MODE_ROUTEOPTIMIZATION,
@@ -65,46 +75,11 @@ from .xfrmnl import (
     encode_sa_id,
 )
 
-HOA_PATCH = "xfrm-add-a-home-address-to-route-optimization-states"
 HOA_NEW = "2001:db8:1::11"
-UDP_PORT, TCP_PORT, CLOSED_PORT = 7003, 7004, 7009
 BU_SEQ = 4343
 
 
-PRIMARY = Link(1).coa
-LINKS = (Link(1), Link(2))
-
-
-def hoa_states(mn: Namespace, upper: int) -> None:
-    """One HoA state per CoA, all naming PRIMARY as COADDR (see above)."""
-    hoa_output(mn, HA, HOA, [ln.coa for ln in LINKS], upper, coaddr=PRIMARY)
-
-
-def assert_from_hoa(verdict) -> None:
-    """The HA kernel delivered the packet, from the HoA."""
-    assert verdict.got and verdict.got[1] == HOA, (
-        f"HA: {f'got it from {verdict.got[1]}' if verdict.got else 'dropped'} "
-        f"{verdict.drops or ''}; want it from the HoA")
-
-
-def assert_left_from_coa(ln: Link, proto: int, wire: dict) -> None:
-    """One packet, on either link: source CoA, HAO HoA, sum over the HoA."""
-    seen = {name: [(addr(p.src), addr(home_address(p)) if home_address(p) else None)
-                   for p in pkts] for name, pkts in wire.items()}
-    pkts = [p for got in wire.values() for p in got]
-    assert len(pkts) == 1, f"expected one packet; (source, HAO) seen per HA link: {seen}"
-    pkt = pkts[0]
-    assert addr(pkt.src) == ln.coa, (
-        f"source rewritten: left as {addr(pkt.src)}, not the sender's {ln.coa} "
-        f"(an unpatched kernel ignores XFRMA_HOADDR and uses COADDR {PRIMARY})")
-    assert home_address(pkt) and addr(home_address(pkt)) == HOA, f"HAO is not the HoA: {seen}"
-    summed = checksum_source(pkt)
-    assert summed is not None and addr(summed) == HOA, (
-        f"proto {proto} summed over {addr(summed) if summed else 'neither HoA nor CoA'}, "
-        "not the HoA (RFC 6275 11.3.1)")
-
-
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 @pytest.mark.parametrize("ln", LINKS, ids=[ln.mn_if for ln in LINKS])
 def test_bu_from_each_coa(mcoa, ln):
     """A BU from each CoA (IPV6_PKTINFO) leaves from that CoA with HAO(HoA);
@@ -124,7 +99,7 @@ def test_bu_from_each_coa(mcoa, ln):
     assert mh_seq(verdict.got[0]) == (5, BU_SEQ)
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_udp_both_directions(mcoa):
     """UDP from CoA2 through its HoA state reaches the HA from the HoA, and
     the HA's reply (RH2 via CoA2) reaches the MN's socket."""
@@ -157,7 +132,7 @@ def test_udp_both_directions(mcoa):
         (m2.coa, HOA)], "the reply did not come to CoA2 with a type 2 routing header"
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_tcp_syn_summed_over_hoa(mcoa):
     """A TCP SYN from CoA2 through its HoA state: the HA's listener takes it
     as a connection request from the HoA (TCP drops a bad sum silently).
@@ -184,12 +159,11 @@ def test_tcp_syn_summed_over_hoa(mcoa):
     assert requests == [HOA], f"HA's pending TCP requests come from {requests}, want [{HOA}]"
 
 
-IPPROTO_UDPLITE = 136
 UDP_NO_CHECK6_TX, UDP_NO_CHECK6_RX = 101, 102
 ECHO = struct.pack("!BBHHH", 128, 0, 0, 0x6d36, 2) + b"mip6kit echo"
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 @pytest.mark.parametrize("kind", ["icmpv6", "udplite", "udp-no-checksum"])
 def test_checksum_moved(mcoa, kind):
     """The other transports mip6.c moves the sum for: ICMPv6 (echo request
@@ -254,7 +228,7 @@ IPV6_RECVERR, IPV6_RECVPKTINFO, IPV6_PKTINFO = 25, 49, 50  # linux/in6.h
 SO_EE_ORIGIN_ICMP6 = 3
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_icmp_error_reaches_the_sending_socket(mcoa):
     """UDP from CoA2 through its HoA state to a closed port on the HA: the
     MN's sending socket reads the port unreachable from its error queue
@@ -328,7 +302,7 @@ def sa_of(states: list[dict], src: str) -> dict:
     return found[0]
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_round_trip(mcoa):
     """XFRMA_HOADDR comes back by GETSA, by dump and in the NEWSA
     notification; UPDSA rewrites it; MIGRATE carries it to the new state.
@@ -403,7 +377,7 @@ if kernel_version() >= (6, 10):
                          "HOADDR requires an output SA (SA_DIR out)")
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 @pytest.mark.parametrize("case", REJECTS, ids=list(REJECTS))
 def test_rejected(mcoa, case):
     """Each misuse of XFRMA_HOADDR is refused with EINVAL and its own extack
@@ -415,7 +389,7 @@ def test_rejected(mcoa, case):
     assert (exc.value.errno, exc.value.message) == (errno.EINVAL, message)
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_rejected_wrong_length(mcoa):
     """A 15-byte XFRMA_HOADDR fails the exact-length netlink policy
     (NLA_POLICY_EXACT_LEN is a length range: ERANGE)."""
@@ -425,7 +399,7 @@ def test_rejected_wrong_length(mcoa):
     assert exc.value.errno == errno.ERANGE, str(exc.value)
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_rejected_update_that_adds_it(mcoa):
     """UPDSA cannot turn a classic state into a HoA state (nor back)."""
     ro = dict(proto=IPPROTO_DSTOPTS, mode=XFRM_MODE_ROUTEOPTIMIZATION, coaddr=PRIMARY,
@@ -437,7 +411,7 @@ def test_rejected_update_that_adds_it(mcoa):
     assert exc.value.errno == errno.EINVAL, exc.value
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_refused_update_changes_nothing(mcoa):
     """An UPDSA that moves COADDR but leaves out HOADDR is refused, and the
     live state is as it was, byte for byte (v2 wrote COADDR into the state
@@ -456,7 +430,7 @@ def test_refused_update_changes_nothing(mcoa):
             f"a refused UPDSA changed the state: {x.get_sa(HA, IPPROTO_DSTOPTS, 0, src=coa1)}")
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 @pytest.mark.parametrize("onto", ["source", "destination"])
 def test_refused_migrate_onto_home_address(mcoa, onto):
     """A MIGRATE that would make the home address the state's source (or
@@ -503,7 +477,7 @@ UNUSED = {
 }
 
 
-@(pytest.mark.patch(HOA_PATCH) if UNUSED_REFUSED else lambda f: f)
+@(pytest.mark.patch(patchnames.HOA) if UNUSED_REFUSED else lambda f: f)
 @pytest.mark.parametrize("message", UNUSED, ids=list(UNUSED))
 def test_hoaddr_refused_where_unused(mcoa, message):
     """GETSA, DELSA, NEWPOLICY and MIGRATE carrying XFRMA_HOADDR are
@@ -523,7 +497,7 @@ def test_hoaddr_refused_where_unused(mcoa, message):
     assert after == before, f"a refused {message} changed the SAD or the SPD"
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_rejected_update_that_removes_it(mcoa):
     """UPDSA of a HoA state without XFRMA_HOADDR would turn it back into a
     classic state under the sender's feet: refused (EINVAL), and the
@@ -539,7 +513,7 @@ def test_rejected_update_that_removes_it(mcoa):
     assert kept is not None and kept["hoaddr"] == HOA, f"after the refused UPDSA: {kept}"
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_delsa_notification_carries_the_home_address(mcoa):
     """The DELSA notification (XFRMNLGRP_SA) of a HoA state names its
     home address, as its NEWSA did: a daemon tracking its states by
@@ -553,7 +527,7 @@ def test_delsa_notification_carries_the_home_address(mcoa):
     assert (gone["src"], gone["hoaddr"]) == (coa1, HOA), f"DELSA notification: {gone}"
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_updated_home_address_reaches_the_wire_through_a_cached_bundle(mcoa):
     """A connected UDP socket on CoA2 keeps its route, the XFRM bundle
     holding CoA2's HoA state.  UPDSA gives that state a new home address;
@@ -585,17 +559,16 @@ def test_updated_home_address_reaches_the_wire_through_a_cached_bundle(mcoa):
     assert second == [(m2.coa, HOA_NEW)], f"after the UPDSA (source, HAO): {second}"
 
 
-EGRESS_PATCH = "ipv6-make-the-oif-strict-for-packets-with-a-home-address-option"
 TABLE, FWMARK = "100", 7
 
 
 STEERS = {
     # id: (rule selector, protocol, the CoA sending, patches that must all be in)
-    "source-rule": (["from", LINKS[1].coa], NH_MH, LINKS[1], (HOA_PATCH,)),
-    "fwmark-rule": (["fwmark", str(FWMARK)], NH_MH, LINKS[1], (HOA_PATCH, EGRESS_PATCH)),
-    "ipproto-rule": (["ipproto", str(NH_MH)], NH_MH, LINKS[0], (HOA_PATCH, EGRESS_PATCH)),
+    "source-rule": (["from", LINKS[1].coa], NH_MH, LINKS[1], (patchnames.HOA,)),
+    "fwmark-rule": (["fwmark", str(FWMARK)], NH_MH, LINKS[1], (patchnames.HOA, patchnames.EGRESS)),
+    "ipproto-rule": (["ipproto", str(NH_MH)], NH_MH, LINKS[0], (patchnames.HOA, patchnames.EGRESS)),
     "dport-rule": (["ipproto", "udp", "dport", str(UDP_PORT)], NH_UDP, LINKS[0],
-                   (HOA_PATCH, EGRESS_PATCH)),
+                   (patchnames.HOA, patchnames.EGRESS)),
 }
 
 

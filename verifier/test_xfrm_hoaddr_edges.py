@@ -16,6 +16,15 @@ import struct
 
 import pytest
 
+from . import patchnames
+from .hoastate import (
+    IPPROTO_UDPLITE,
+    LINKS,
+    UDP_PORT,
+    assert_from_hoa,
+    assert_left_from_coa,
+    hoa_states,
+)
 from .mcoa import HA, HOA, ha_captures
 from .packets import (
     NH_FRAGMENT,
@@ -29,15 +38,6 @@ from .packets import (
     zero_sum_tail,
 )
 from .receiver import Receiver
-from .test_xfrm_hoaddr import (
-    HOA_PATCH,
-    IPPROTO_UDPLITE,
-    LINKS,
-    UDP_PORT,
-    assert_from_hoa,
-    assert_left_from_coa,
-    hoa_states,
-)
 from .xfrm import HAO, RO, accept_ro, ipsec_sa, xfrm_algo
 from .xfrmnl import (
     IPPROTO_DSTOPTS,
@@ -57,7 +57,7 @@ SPORT = 7011
 ESP_SPI = 0x4d36
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 @pytest.mark.parametrize("proto", [NH_UDP, IPPROTO_UDPLITE], ids=["udp", "udplite"])
 def test_zero_result_sent_as_all_ones(mcoa, proto):
     """A datagram whose sum over the HoA is exactly 0: the moved checksum
@@ -99,7 +99,7 @@ def udp_fragments(src: str, body: bytes, first: int) -> list[bytes]:
             struct.pack("!BBHI", NH_UDP, 0, first, ident) + seg[first:]]
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_first_fragment_summed_over_hoa(mcoa):
     """A UDP datagram sent as two fragments through a HoA state (a raw
     IPPROTO_FRAGMENT socket stands for a sender that fragments before the
@@ -126,7 +126,7 @@ def test_first_fragment_summed_over_hoa(mcoa):
 BIG = 3000
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_datagram_fragmented_after_the_state(mcoa):
     """A 3000-byte UDP datagram from CoA2 through its HoA state: the state
     moves the sum of the whole datagram (mip6_hao_fix_csum() on a buffer
@@ -156,7 +156,7 @@ def test_datagram_fragmented_after_the_state(mcoa):
     assert verdict.got == (payload, HOA), f"HA: {verdict.got and verdict.got[1]} {verdict.drops}"
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_short_transport_header_sent_as_is(mcoa):
     """A raw IPPROTO_UDP socket sends 4 bytes, less than a UDP header,
     through a HoA state: nothing to move, so the packet leaves as it is
@@ -186,7 +186,7 @@ ORDERS = {
 }
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 @pytest.mark.parametrize("order", ORDERS, ids=list(ORDERS))
 def test_ipsec_in_the_same_bundle(mcoa, order):
     """UDP from CoA2 through one policy with an ESP or AH transport
@@ -257,7 +257,7 @@ def add_filler(x: Xfrm, key: int) -> None:
                  (XFRMA_ALG_CRYPT, xfrm_algo("cbc(aes)", bytes(16)))))
 
 
-@pytest.mark.patch(HOA_PATCH)
+@pytest.mark.patch(patchnames.HOA)
 def test_dump_split_anywhere_keeps_the_home_address(mcoa):
     """A SAD dump whose buffer ends inside a HoA state's message (its
     XFRMA_HOADDR does not fit: copy_to_user_state_extra() fails there and

@@ -17,13 +17,12 @@ import socket
 
 import pytest
 
-from . import features
+from . import features, patchnames
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 from .packets import NH_MH, addr, binding_ack, home_address, mh_message, pktinfo, rh2_header
 from .receiver import watch
 from .xfrm import HAO, RH2, accept_ro, flush, hao_output
 
-MH_PATCH = "xfrm-policy-decode-the-mobility-header-type-on-input"
 BU, BA, BRR = 5, 6, 0
 MH_TYPES = {0: "BRR", 1: "HoTI", 2: "CoTI", 3: "HoT", 4: "CoT", 5: "BU", 6: "BA", 7: "BE"}
 
@@ -55,7 +54,7 @@ def send_mh(t, mh_type: int):
                      accept=lambda d: len(d) > 2 and d[2] == mh_type)
 
 
-@pytest.mark.patch(MH_PATCH)
+@pytest.mark.patch(patchnames.MH_TYPE)
 def test_bu_delivered_by_type_selective_policy(mh_ha):
     """A BU from the CoA with a HAO matches the HA's `proto 135 type 5`
     inbound policy and reaches its MH socket; XfrmInNoPols stays put.
@@ -83,7 +82,7 @@ def test_other_type_refused_by_type_selective_policy(mh_ha):
     assert t.ha.snmp("XfrmInNoPols") == before + 1
 
 
-@pytest.mark.patch(MH_PATCH)
+@pytest.mark.patch(patchnames.MH_TYPE)
 def test_bu_refused_by_type_zero_policy(topo, no_splat):
     """The negative the BRR test cannot be: the HA's inbound policy selects
     type 0 (BRR) only, and a BU (type 5) with a HAO must be refused
@@ -99,7 +98,7 @@ def test_bu_refused_by_type_zero_policy(topo, no_splat):
     assert t.ha.snmp("XfrmInNoPols") == before + 1
 
 
-@pytest.mark.patch(MH_PATCH)
+@pytest.mark.patch(patchnames.MH_TYPE)
 def test_ba_with_rh2_delivered_by_type_selective_policy(topo, no_splat):
     """The MN's side (RFC 6275 6.4, 11.3.1): a BA from the HA comes to the
     CoA with a type 2 routing header; the MN's inbound policy selects MH

@@ -20,7 +20,7 @@ import socket
 
 import pytest
 
-from . import features
+from . import features, patchnames
 from .mcoa import HA, HOA, Link
 from .netns import namespaces
 from .xfrm import ipsec_sa
@@ -35,7 +35,6 @@ from .xfrmnl import (
     XfrmError,
 )
 
-MIGRATE_PATCH = "xfrm-migrate-find-type-selective-policies"
 COA1, COA2 = Link(1).coa, Link(2).coa
 SPI = 0x3776
 
@@ -45,12 +44,12 @@ GRE_KEY = 0x00010002  # its halves differ: a flow with them swapped finds nothin
 
 SELECTORS = {
     # id: (upper protocol, selector source port, destination port, IPv4, marker)
-    "mh-type-bu": (IPPROTO_MH, 5, None, False, pytest.mark.patch(MIGRATE_PATCH)),
+    "mh-type-bu": (IPPROTO_MH, 5, None, False, pytest.mark.patch(patchnames.MIGRATE_TYPE)),
     "icmpv6-type-echo": (socket.IPPROTO_ICMPV6, 128, None, False,
-                         pytest.mark.patch(MIGRATE_PATCH)),
-    "icmp4-type-echo": (socket.IPPROTO_ICMP, 8, None, True, pytest.mark.patch(MIGRATE_PATCH)),
+                         pytest.mark.patch(patchnames.MIGRATE_TYPE)),
+    "icmp4-type-echo": (socket.IPPROTO_ICMP, 8, None, True, pytest.mark.patch(patchnames.MIGRATE_TYPE)),
     "gre-key": (socket.IPPROTO_GRE, GRE_KEY >> 16, GRE_KEY & 0xFFFF, False,
-                pytest.mark.patch(MIGRATE_PATCH)),
+                pytest.mark.patch(patchnames.MIGRATE_TYPE)),
     "udp-port-control": (socket.IPPROTO_UDP, 7003, None, False, ()),
 }
 
@@ -87,11 +86,10 @@ def test_migrate_type_selective_policy(upper, sport, dport, ipv4):
     assert sources == [coa2], f"after MIGRATE the ESP SA comes from {sources}, want [{coa2}]"
 
 
-MARK_PATCH = "xfrm-migrate-select-the-policy-and-states-by-mark"
 CN = "2001:db8:f::1"
 
 
-@pytest.mark.patch(MARK_PATCH)
+@pytest.mark.patch(patchnames.MIGRATE_MARK)
 def test_migrate_moves_only_the_marked_pair():
     """Per-CoA IPsec (MCoA under RFC 4877): two tunnel policies HoA -> CN
     with one selector, marks 1 and 2, each with its ESP SA from its own CoA.
@@ -120,7 +118,7 @@ def test_migrate_moves_only_the_marked_pair():
     assert states == [(1, COA1), (2, coa3)], f"SA (mark, source): {states}"
 
 
-@pytest.mark.patch(MARK_PATCH)
+@pytest.mark.patch(patchnames.MIGRATE_MARK)
 @pytest.mark.parametrize("reqid", [0, 7], ids=["by-address", "by-reqid"])
 def test_migrate_picks_the_marked_state_among_same_address_ones(reqid):
     """Two flows of one CoA protected by two SAs with the same addresses,
@@ -152,7 +150,7 @@ def test_migrate_picks_the_marked_state_among_same_address_ones(reqid):
     assert states == [(1, SPI + 1, COA2), (2, SPI + 2, coa3)], f"SA (mark, spi, source): {states}"
 
 
-@pytest.mark.patch(MARK_PATCH)
+@pytest.mark.patch(patchnames.MIGRATE_MARK)
 def test_marked_migrate_leaves_an_unmarked_policy():
     """An unmarked policy matches a flow of any mark, so the lookup of a
     MIGRATE with XFRMA_MARK 2 finds it; it is not the mark 2 policy, so

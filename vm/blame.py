@@ -6,17 +6,18 @@ are applied one at a time; after each, the lines it inserted or replaced
 are the patch's, and the lines it kept keep their owner.  The change is
 read back with git diff --no-index, the diff the patches were made with:
 it places an added block that repeats nearby lines (a second `return
--EINVAL; }`) where the patch has it, which difflib does not.  The result names, for every line of the final file that some
-patch added or changed, the last patch that did.
+-EINVAL; }`) where the patch has it, which difflib does not.  The result
+names, for every line of the final file that some patch added or changed,
+the last patch that did.
 """
 
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from . import scratch
+from .proc import Runner
 
 # What is not built into the kernel: the selftests and their helpers.
 NOT_KERNEL = ("tools/", "Documentation/", "scripts/")
@@ -28,8 +29,8 @@ def kernel_paths(patches: list[Path]) -> list[str]:
                   if p.endswith((".c", ".h")) and not p.startswith(NOT_KERNEL))
 
 
-def origins(origin: Path, overlay: Path, patches: list[Path],
-            names: list[str]) -> dict[str, dict[int, str]]:
+def origins(origin: Path, overlay: Path, patches: list[Path], names: list[str],
+            runner: Runner) -> dict[str, dict[int, str]]:
     """{path: {line number (1-based) in the final file: patch name}} for
     the kernel sources the series touches; names[i] names patches[i]."""
     paths = kernel_paths(patches)
@@ -48,7 +49,7 @@ def origins(origin: Path, overlay: Path, patches: list[Path],
                 new = _read(stage / rel)
                 if new != lines[rel]:
                     owners[rel] = _carry(before / rel, stage / rel, owners[rel], name,
-                                         len(new))
+                                         len(new), runner)
                     lines[rel] = new
     return {rel: {i + 1: o for i, o in enumerate(own) if o is not None}
             for rel, own in owners.items()}
@@ -70,12 +71,12 @@ _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.M)
 
 
 def _carry(old: Path, new: Path, owners: list[str | None], name: str,
-           new_len: int) -> list[str | None]:
+           new_len: int, runner: Runner) -> list[str | None]:
     """owners of new's lines: name for the lines the change added, the old
     owner for the lines it kept."""
-    res = subprocess.run(["git", "diff", "--no-index", "--no-color", "-U0", "--",
-                          str(old), str(new)], capture_output=True, text=True,
-                         errors="replace")
+    # not checked: git diff --no-index exits 1 when the files differ
+    res = runner.run(["git", "diff", "--no-index", "--no-color", "-U0", "--",
+                      str(old), str(new)], capture=True, check=False, query=True)
     out: list[str | None] = []
     i = 0  # next old line (0-based) to carry
     for m in _HUNK.finditer(res.stdout):

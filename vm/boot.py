@@ -5,28 +5,24 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mip6kit.verifier import handoff
+from mip6kit.verifier import handoff, splat
 
 from .errors import Exit, MipError
+from .proc import PIPE, Runner, TimeoutExpired, kill
 
 log = logging.getLogger(__name__)
 
 VNG_DIED = 255  # virtme-ng's code when the guest ended without the command's status
-# Kernel splats as printk writes them (not virtme-run's own "WARNING: ..." lines).
-CRASH_PATTERNS = re.compile(r"BUG: |WARNING: CPU: |WARNING: at |Call Trace:|Kernel panic - |"
-                            r"Oops: |general protection fault")
 KVM_PROBE_TIMEOUT = 30
+VNG_HINT = "run scripts/setup.sh to install virtme-ng and qemu"
 # The guest's root is the host's, over 9p.  --force-9p: vng would first try
 # virtiofsd, and Debian 12's (qemu's C daemon) rejects vng's options, which
 # costs a fixed 3.1 s of retries per boot before the 9p fallback.  vng mounts
@@ -78,18 +74,6 @@ def vng_argv(image: Path, command: list[str], kvm: bool, rwdirs: list[Path],
     return argv
 
 
-_running: set[subprocess.Popen] = set()  # guests of this process, for kill_all()
-_running_lock = threading.Lock()
-
-
-def kill_all() -> None:
-    """Kill every guest this process started (another thread was interrupted)."""
-    with _running_lock:
-        procs = list(_running)
-    for proc in procs:
-        _kill(proc)
-
-
 def _pump(stream, sinks, prefix: bytes = b"", files_dir: Path | None = None) -> None:
     """Copy the guest's stdout to the log (as is) and the terminal (prefixed);
     with files_dir, handoff lines become files there instead."""
@@ -112,8 +96,8 @@ def _pump(stream, sinks, prefix: bytes = b"", files_dir: Path | None = None) -> 
                 echo.remove(sink)
 
 
-def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: float,
-         echo: bool = True, rwdirs: list[Path] | None = None, dry_run: bool = False,
+def boot(image: Path, command: list[str], outdir: Path, runner: Runner, *, kvm: bool,
+         timeout: float, echo: bool = True, rwdirs: list[Path] | None = None,
          tag: str = "", echo_prefix: str = "", files: bool = False,
          qemu_opts: list[str] | None = None) -> BootResult:
     """Run command in a guest; stdout is echoed live, the console goes to a file.
@@ -124,44 +108,37 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
     Raises MipError(BOOT_FAILURE) on timeout or when the guest died, and
     MipError(KERNEL_CRASH) when the console shows a kernel splat.
     """
-    if not image.is_file() and not dry_run:
+    if not image.is_file() and not runner.dry_run:
         raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
                        Exit.BOOT_FAILURE)
     argv = vng_argv(image, command, kvm, list(rwdirs or []), qemu_opts=qemu_opts)
-    if dry_run:
-        print(shlex.join(argv))
-        return BootResult(0, outdir / "console.log", outdir / "guest-stdout.log", 0.0)
-    outdir.mkdir(parents=True, exist_ok=True)
     console = outdir / f"console{tag}.log"
     stdout_log = outdir / f"guest-stdout{tag}.log"
-    log.info("booting %s under %s (timeout %ds)", image, "KVM" if kvm else "TCG", timeout)
-    log.debug("run: %s", shlex.join(argv))
+    if not runner.dry_run:
+        outdir.mkdir(parents=True, exist_ok=True)
+        log.info("booting %s under %s (timeout %ds)", image, "KVM" if kvm else "TCG", timeout)
     start = time.monotonic()
-    with open(console, "wb") as con, open(stdout_log, "wb") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=con, start_new_session=True, env=_vng_env())
-        with _running_lock:
-            _running.add(proc)
-        sinks = [out] + ([sys.stdout.buffer] if echo else [])
-        pump = threading.Thread(target=_pump, daemon=True,
-                                args=(proc.stdout, sinks, echo_prefix.encode(),
-                                      outdir if files else None))
-        pump.start()
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            pump.join(5)
-            _raise_if_crashed(console, outdir)
-            raise MipError(f"guest timed out after {timeout:.0f} s and was killed; "
-                           f"console kept in {console}", Exit.BOOT_FAILURE) from None
-        except BaseException:  # Ctrl-C or SIGTERM: never leave qemu behind
-            _kill(proc)
-            raise
-        finally:
-            with _running_lock:
-                _running.discard(proc)
-        pump.join(10)
+    with contextlib.ExitStack() as files_open:
+        con = files_open.enter_context(open(console, "wb")) if not runner.dry_run else None
+        with runner.spawn(argv, stdout=PIPE, stderr=con, env=_vng_env(),
+                          hint=VNG_HINT) as proc:
+            if proc is None:  # a dry run: the command was printed
+                return BootResult(0, console, stdout_log, 0.0)
+            out = files_open.enter_context(open(stdout_log, "wb"))
+            sinks = [out] + ([sys.stdout.buffer] if echo else [])
+            pump = threading.Thread(target=_pump, daemon=True,
+                                    args=(proc.stdout, sinks, echo_prefix.encode(),
+                                          outdir if files else None))
+            pump.start()
+            try:
+                rc = proc.wait(timeout=timeout)
+            except TimeoutExpired:
+                kill(proc)
+                pump.join(5)
+                _raise_if_crashed(console, outdir)
+                raise MipError(f"guest timed out after {timeout:.0f} s and was killed; "
+                               f"console kept in {console}", Exit.BOOT_FAILURE) from None
+            pump.join(10)
     seconds = time.monotonic() - start
     log.info("guest exited %d after %.1f s", rc, seconds)
     _raise_if_crashed(console, outdir)
@@ -172,20 +149,13 @@ def boot(image: Path, command: list[str], outdir: Path, *, kvm: bool, timeout: f
     return BootResult(rc, console, stdout_log, seconds)
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
 def crash_excerpt(text: str, context: int = 40,
-                  pattern: re.Pattern = CRASH_PATTERNS) -> tuple[str, str] | None:
-    """(the first splat line, the lines around it), or None if the console is clean."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if pattern.search(line):
-            return line.strip(), "\n".join(lines[max(0, i - 5): i + context])
-    return None
+                  kinds: frozenset[str] = splat.CRASH) -> tuple[str, str] | None:
+    """(the first splat line, the lines around it), or None if the console is
+    clean.  Leaks (kmemleak, ref_tracker) are no crash: vm/leaks.py reports
+    them (exit 1)."""
+    hit = splat.find(text, kinds, context)
+    return None if hit is None else (hit.line, hit.excerpt)
 
 
 def _raise_if_crashed(console: Path, outdir: Path) -> None:
@@ -204,7 +174,7 @@ def _host_signature() -> str:
     return f"{os.uname().release} {qemu} {int(Path(qemu).stat().st_mtime) if qemu != 'none' else 0}"
 
 
-def kvm_usable(image: Path, cache: Path, probe_dir: Path) -> bool:
+def kvm_usable(image: Path, cache: Path, probe_dir: Path, runner: Runner) -> bool:
     """Whether a KVM guest boots here; probed once per host and cached.
 
     /dev/kvm can exist while a KVM guest hangs at "Decompressing Linux...",
@@ -225,7 +195,7 @@ def kvm_usable(image: Path, cache: Path, probe_dir: Path) -> bool:
         pass
     log.info("probing KVM with a %d s boot (once per host)", KVM_PROBE_TIMEOUT)
     try:
-        res = boot(image, ["true"], probe_dir, kvm=True, timeout=KVM_PROBE_TIMEOUT,
+        res = boot(image, ["true"], probe_dir, runner, kvm=True, timeout=KVM_PROBE_TIMEOUT,
                    echo=False, tag="-kvm-probe")
     except MipError as e:
         if e.code != Exit.BOOT_FAILURE:

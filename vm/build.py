@@ -5,7 +5,6 @@ import logging
 import os
 import shlex
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 30.0  # seconds between progress lines
 BUILT_STAMP = ".mip6kit-built"  # in a build dir: the last make finished
 CONFIG_STAMP = ".mip6kit-config"  # fragment and .config hashes of the last check
+BUILD_HINT = "run scripts/setup.sh to install the kernel build dependencies"  # make missing
 
 
 def make_env(cache: Path, workdir: Path) -> tuple[dict, list[str]]:
@@ -38,7 +38,8 @@ def make_env(cache: Path, workdir: Path) -> tuple[dict, list[str]]:
     return env, extra
 
 
-def _stream_make(argv: list[str], cwd: Path, env: dict, logfile: Path, phase: str) -> int:
+def _stream_make(argv: list[str], cwd: Path, env: dict, logfile: Path, phase: str,
+                 runner: Runner) -> int:
     """Run make, all output to logfile, a progress line every PROGRESS_EVERY s."""
     start = last = time.monotonic()
     steps = 0
@@ -46,15 +47,9 @@ def _stream_make(argv: list[str], cwd: Path, env: dict, logfile: Path, phase: st
     with open(logfile, "a") as out:
         out.write(f"$ {shlex.join(argv)}\n")
         out.flush()
-        try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    text=True, errors="replace")
-        except FileNotFoundError as e:
-            raise MipError(f"{argv[0]}: command not found; run scripts/setup.sh to install "
-                           "the kernel build dependencies") from e
-        assert proc.stdout is not None
-        for line in proc.stdout:
+
+        def on_line(line: str) -> None:
+            nonlocal last, steps, current
             out.write(line)
             words = line.split()
             if len(words) >= 2 and words[0].isupper() and len(words[0]) <= 8:
@@ -65,7 +60,8 @@ def _stream_make(argv: list[str], cwd: Path, env: dict, logfile: Path, phase: st
                 last = now
                 log.info("[%s] %s elapsed, %d steps, now: %s", phase,
                          _fmt(now - start), steps, current)
-        rc = proc.wait()
+
+        rc = runner.stream(argv, on_line, cwd=cwd, env=env, hint=BUILD_HINT)
     log.info("[%s] done in %s (%d steps, exit %d)", phase, _fmt(time.monotonic() - start),
              steps, rc)
     return rc
@@ -107,7 +103,7 @@ def configure(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: 
         return
     (builddir / CONFIG_STAMP).unlink(missing_ok=True)
     for target in ([f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"], ["olddefconfig"]):
-        if _stream_make(argv + target, src, env, logfile, "config") != 0:
+        if _stream_make(argv + target, src, env, logfile, "config", runner) != 0:
             raise MipError(f"configuring failed; see {logfile}", Exit.BUILD_FAILURE)
     check_config(src, builddir, fragment, frag)
     log.info("config: all %d requested symbols are set", len(frag))
@@ -128,14 +124,14 @@ def check_config(src: Path, builddir: Path, fragment: Path,
         (builddir / CONFIG_STAMP).write_text(key + "\n")
 
 
-def _toolchain(make_vars: list[str]) -> str:
+def _toolchain(make_vars: list[str], runner: Runner) -> str:
     """What else a build depends on besides the tree and its config."""
     out = " ".join(make_vars)
     for tool in (["gcc", "--version"], ["ld", "--version"]):
         try:
-            res = subprocess.run(tool, capture_output=True, text=True)
+            res = runner.run(tool, capture=True, check=False, query=True)
             out += "\n" + (res.stdout.splitlines() or [""])[0]
-        except OSError:
+        except (OSError, MipError):  # recorded as missing; make itself reports it
             out += f"\n{tool[0]} missing"
     return short_hash(out)
 
@@ -159,14 +155,14 @@ def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runn
         runner.run(argv)
         return image
     built = builddir / BUILT_STAMP
-    key = f"generation {synced.generation} toolchain {_toolchain(make_vars)}\n"
+    key = f"generation {synced.generation} toolchain {_toolchain(make_vars, runner)}\n"
     if image.is_file() and built.is_file() and built.read_text() == key:
         log.info("build: nothing changed since %s was built", builddir.name)
         os.utime(built)  # its mtime says when the build dir was last used (mip6kit gc)
         return image
     log.info("building %s (full log: %s)", builddir, logfile)
     built.unlink(missing_ok=True)
-    if _stream_make(argv, src, env, logfile, "build") != 0:
+    if _stream_make(argv, src, env, logfile, "build", runner) != 0:
         tail = "".join(logfile.read_text(errors="replace").splitlines(True)[-15:])
         raise MipError(f"kernel build failed; last lines of {logfile}:\n{tail}",
                        Exit.BUILD_FAILURE)

@@ -14,13 +14,13 @@ import io
 import json
 import os
 import re
-import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import blame, preproc
 from .errors import MipError
+from .proc import Runner
 
 GCOV_LINE = ("\n# mip6kit: gcov for the coverage profile, in the scratch copy only "
              "(no effect unless CONFIG_GCOV_KERNEL=y)\nGCOV_PROFILE := y\n")
@@ -60,17 +60,17 @@ def unpack(tar_bytes: bytes, builddir: Path, dest: Path) -> list[Path]:
     return out
 
 
-def line_counts(gcdas: list[Path], src: Path) -> dict[str, dict[int, int]]:
+def line_counts(gcdas: list[Path], src: Path, runner: Runner) -> dict[str, dict[int, int]]:
     """{source path relative to src: {line: count}}, summed over objects
     (a header's inline function is counted in each object that uses it)."""
     counts: dict[str, dict[int, int]] = {}
     for gcda in gcdas:
-        res = subprocess.run(["gcov", "--json-format", "--stdout", "--object-directory",
-                              str(gcda.parent), str(gcda)], capture_output=True,
-                             cwd=gcda.parent)
+        res = runner.run(["gcov", "--json-format", "--stdout", "--object-directory",
+                          str(gcda.parent), str(gcda)], cwd=gcda.parent, capture=True,
+                         check=False, query=True)
         if res.returncode != 0:
-            raise MipError(f"gcov failed on {gcda}: {res.stderr.decode(errors='replace')}")
-        for doc in res.stdout.decode(errors="replace").splitlines():
+            raise MipError(f"gcov failed on {gcda}: {res.stderr}")
+        for doc in res.stdout.splitlines():
             if not doc.strip():
                 continue
             data = json.loads(doc)

@@ -6,12 +6,12 @@ report (a line executed then must be executed now)."""
 import json
 import logging
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 from .coverage import COMPILED_OUT, EXECUTED, MISSED, NO_CODE, NOT_BUILT, Line
 from .errors import MipError
+from .proc import Runner
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +92,14 @@ def write_lcov(lines: list[Line], counts: dict[str, dict[int, int]], src: Path,
     dest.write_text("".join(out))
 
 
-def html(tracefile: Path, dest: Path, title: str) -> Path | None:
+def html(tracefile: Path, dest: Path, title: str, runner: Runner) -> Path | None:
     """genhtml's report in dest; None (with a warning) without lcov."""
     if not shutil.which("genhtml"):
         log.warning("genhtml not found: no HTML report (install Debian's lcov package, "
                     "or run scripts/setup.sh)")
         return None
-    res = subprocess.run(["genhtml", "--quiet", "--title", title, "--output-directory",
-                          str(dest), str(tracefile)], capture_output=True, text=True)
+    res = runner.run(["genhtml", "--quiet", "--title", title, "--output-directory",
+                      str(dest), str(tracefile)], capture=True, check=False)
     if res.returncode != 0:
         log.warning("genhtml failed (%s): no HTML report", res.stderr.strip()[-300:])
         return None

@@ -6,18 +6,13 @@ console (a netdev or netns reference never put)."""
 
 import json
 import logging
-import re
 import sys
 import tempfile
 from pathlib import Path
 
-from mip6kit.verifier import handoff
-
-from .boot import crash_excerpt
+from mip6kit.verifier import handoff, splat
 
 log = logging.getLogger(__name__)
-
-REF_TRACKER = re.compile(r"ref_tracker: |unregister_netdevice: waiting for ")
 
 
 def found(outdir: Path) -> list[str]:
@@ -34,9 +29,10 @@ def found(outdir: Path) -> list[str]:
             out.append(f"kmemleak, allocated during {during}:\n{e.get('report', '')}")
     console = outdir / "console.log"
     if console.is_file():
-        hit = crash_excerpt(console.read_text(errors="replace"), 30, REF_TRACKER)
+        # the trackers' reports only: kmemleak's objects come from leaks.json
+        hit = splat.find(console.read_text(errors="replace"), {splat.REF_TRACKER}, 30)
         if hit is not None:
-            out.append(f"refcount tracker: {hit[0]}\n{hit[1]}")
+            out.append(f"refcount tracker: {hit.line}\n{hit.excerpt}")
     return out
 
 
@@ -57,11 +53,11 @@ def report(rundir: Path, variants: list[str]) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """python -m mip6kit.vm.leaks GUEST_STDOUT CONSOLE: the leaks of a guest
+    """python -m mip6kit.leaks GUEST_STDOUT CONSOLE: the leaks of a guest
     run by `mip6kit boot` (whose handoff lines stay in its stdout), as the
     fuzz campaign needs; exit 1 when there are some."""
     if len(argv) != 2:
-        sys.stderr.write("usage: python -m mip6kit.vm.leaks GUEST_STDOUT CONSOLE\n")
+        sys.stderr.write("usage: python -m mip6kit.leaks GUEST_STDOUT CONSOLE\n")
         return 2
     stdout, console = Path(argv[0]), Path(argv[1])
     with tempfile.TemporaryDirectory(prefix="mip6kit-leaks-") as tmp:

@@ -11,36 +11,39 @@ documents a known limitation, and its strict xfail mark turns a later fix
 into a failure (XPASS) until the mark is removed.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from mip6kit.verifier.contract import Outcome, TestResult, load_results
+
 from .errors import Exit, MipError
+
+Results = dict[str, TestResult]  # one guest's results.json
 
 
 @dataclass(frozen=True)
 class Row:
     test: str
     patches: tuple[str, ...]  # the patches of this series it guards
-    outcomes: dict  # variant -> passed/failed/skipped/error/unfinished/missing
+    outcomes: dict[str, Outcome]  # variant -> outcome
     ok: bool
     why: str
     markers: tuple[str, ...] = ()  # every patch its markers name, on any base
 
 
-def load(path: Path) -> dict[str, dict]:
+def load(path: Path) -> Results:
     try:
-        return json.loads(path.read_text())
+        return load_results(path.read_text())
     except FileNotFoundError:
         raise MipError(f"{path} missing: the verifier did not finish in the guest",
                        Exit.TEST_FAILURE) from None
     except ValueError as e:
-        raise MipError(f"{path} is not valid JSON: {e}", Exit.TEST_FAILURE) from None
+        raise MipError(f"{path} is not a results file: {e}", Exit.TEST_FAILURE) from None
 
 
-def judge(results: dict[str, dict[str, dict]], series: list[str],
+def judge(results: dict[str, Results], series: list[str],
           elsewhere: frozenset[str] = frozenset()) -> list[Row]:
-    """results: variant ("baseline", "patched") -> results.json contents.
+    """results: variant ("baseline", "patched") -> its results.json.
 
     series: the patch names of this tree's series.  elsewhere: the names of
     patches that only other bases carry.  A test guards the patches of its
@@ -53,24 +56,26 @@ def judge(results: dict[str, dict[str, dict]], series: list[str],
     tests = sorted({t for r in results.values() for t in r})
     rows = []
     for test in tests:
-        outcomes = {v: results[v].get(test, {}).get("outcome", "missing") for v in variants}
-        markers = tuple(next((results[v][test]["patches"] for v in variants
+        outcomes = {v: r.outcome if (r := results[v].get(test)) else Outcome.MISSING
+                    for v in variants}
+        markers = tuple(next((results[v][test].patches for v in variants
                               if test in results[v]), []))
         guards = tuple(p for p in markers if p in series)
         unknown = [p for p in markers if p not in series and p not in elsewhere]
         if unknown:
             ok, why = False, f"marker names no patch of any series: {', '.join(unknown)}"
-        elif "unfinished" in outcomes.values():
+        elif Outcome.UNFINISHED in outcomes.values():
             ok, why = False, "did not finish: the guest died or timed out during the run"
         elif guards and "patched" in results:
-            ok = outcomes.get("baseline") == "failed" and outcomes.get("patched") == "passed"
+            ok = outcomes.get("baseline") == Outcome.FAILED \
+                and outcomes.get("patched") == Outcome.PASSED
             why = "" if ok else "must fail on baseline and pass with the series"
         elif guards:
-            ok = outcomes.get("baseline") == "failed"
+            ok = outcomes.get("baseline") == Outcome.FAILED
             why = "" if ok else "guards a patch, so must fail without the series"
         else:
-            ok = all(o in ("passed", "skipped") for o in outcomes.values()) or (
-                not markers and all(o == "xfailed" for o in outcomes.values()))
+            ok = all(o in (Outcome.PASSED, Outcome.SKIPPED) for o in outcomes.values()) or (
+                not markers and all(o == Outcome.XFAILED for o in outcomes.values()))
             why = "" if ok else "must pass on every kernel" + (
                 " (its patch is for another base)" if markers else "")
         rows.append(Row(test, guards, outcomes, ok, why, markers))
@@ -78,7 +83,7 @@ def judge(results: dict[str, dict[str, dict]], series: list[str],
 
 
 def unfinished(rows: list[Row]) -> list[str]:
-    return [r.test for r in rows if "unfinished" in r.outcomes.values()]
+    return [r.test for r in rows if Outcome.UNFINISHED in r.outcomes.values()]
 
 
 def render(rows: list[Row]) -> str:

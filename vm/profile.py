@@ -14,13 +14,13 @@ profile never disturbs the lean build.
 
 from pathlib import Path
 
-from . import kconfig
+from . import kconfig, resources
 from .errors import MipError
 from .scratch import STATE_PREFIX
 
 LEAN = "lean"
 FRAGMENT = Path("tools/testing/selftests/net/mip6/config")  # in the scratch tree
-PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+PROFILE_DIR = resources.profiles()
 
 
 def names() -> list[str]:

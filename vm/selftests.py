@@ -21,8 +21,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import pipeline
+from mip6kit.verifier import contract
+from mip6kit.verifier.contract import Outcome
+
+from . import guestrun
 from .errors import Exit, MipError
+from .job import Job, build_variant, locked
+from .proc import Runner
+from .spec import SelftestsSpec
 from .stage import NET, compile_helper, copy_script
 
 log = logging.getLogger(__name__)
@@ -60,7 +66,7 @@ wait_local_port_listen "$@"
 COMMANDS = {"slowwait": SLOWWAIT, "wait_local_port_listen": WAIT_LISTEN}
 
 
-def stage(src: Path, dest: Path, specs: list[str]) -> Path:
+def stage(src: Path, dest: Path, specs: list[str], runner: Runner) -> Path:
     """Copy the scripts and their support files from the tree, and compile
     the helper programs into dest."""
     net = src / NET
@@ -74,7 +80,7 @@ def stage(src: Path, dest: Path, specs: list[str]) -> Path:
         (dest / name).write_text(text)
         (dest / name).chmod(0o755)
     for helper in HELPERS:
-        compile_helper(net, helper, dest)
+        compile_helper(net, helper, dest, runner)
     return dest
 
 
@@ -162,23 +168,22 @@ def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(job: pipeline.Job, kvm: bool | None, timeout: float, script_timeout: float,
-        specs: list[str], repeat: int) -> Exit:
-    variants = job.variants()
-    with pipeline.locked(job):
-        images = {v: pipeline.build_variant(job, v) for v in variants}
+def run(job: Job, spec: SelftestsSpec) -> Exit:
+    specs, variants = list(spec.scripts), job.variants()
+    with locked(job):
+        images = {v: build_variant(job, v) for v in variants}
         staged = job.rundir / "selftests-net"
         if not job.runner.dry_run:
-            stage(job.src("baseline"), staged, specs)
+            stage(job.src("baseline"), staged, specs, job.runner)
         command = [sys.executable, "-m", "mip6kit.verifier.kselftest", str(staged),
-                   f"{script_timeout:g}", str(repeat), *specs]
-        use_kvm = pipeline.decide_kvm(job, images[variants[0]], kvm)
-        verified = pipeline.verify(job, images, use_kvm, timeout, command)
+                   f"{spec.script_timeout:g}", str(spec.repeat), *specs]
+        use_kvm = guestrun.decide_kvm(job, images[variants[0]], spec.guest.kvm)
+        verified = guestrun.verify(job, images, use_kvm, spec.guest.timeout, command)
     if job.runner.dry_run:
         return Exit.PASS
     results = {}
     for variant in verified:
-        path = job.rundir / variant / "selftests.json"
+        path = job.rundir / variant / contract.SELFTESTS
         if not path.is_file():
             raise MipError(f"{path} missing: no selftest finished in the {variant} guest "
                            f"(exit {verified[variant].rc}); its errors are in "
@@ -189,5 +194,5 @@ def run(job: pipeline.Job, kvm: bool | None, timeout: float, script_timeout: flo
     (job.rundir / "selftests.txt").write_text(table)
     sys.stdout.write(table)
     log.info("results in %s", job.rundir)
-    bad = [r for r in rows if r.differs or "unfinished" in r.outcomes.values()]
+    bad = [r for r in rows if r.differs or Outcome.UNFINISHED in r.outcomes.values()]
     return Exit.TEST_FAILURE if bad or any(missing_commands(results, specs)) else Exit.PASS

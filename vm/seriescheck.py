@@ -19,16 +19,19 @@ and so does a checkpatch error, check, or a warning other than the ones a
 tree without git history or a new selftest file always gives.
 """
 
-import argparse
 import logging
 import re
-import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import pipeline, tree
+from mip6kit.verifier.contract import Outcome
+
+from . import guestrun, matrix, series
 from .errors import Exit, MipError
+from .job import Job, build_variant, locked, open_job
+from .proc import Runner
+from .spec import GuestSpec, SeriesCheckSpec, TreeSpec
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class Step:
     builds: bool = True
     checkpatch: str = "-"
     checkpatch_ok: bool = True
-    results: dict = field(default_factory=dict)  # results.json of the step's guest
+    results: matrix.Results = field(default_factory=dict)  # the step's guest's
     flipped: list = field(default_factory=list)
 
 
@@ -57,15 +60,15 @@ def exemptions(series_dir: Path) -> dict[str, str]:
     for line in (series_dir / "series").read_text(errors="replace").splitlines():
         m = EXEMPT.match(line.strip())
         if m:
-            out[pipeline.slug(Path(m.group(1)))] = m.group(2).strip()
+            out[series.slug(Path(m.group(1)))] = m.group(2).strip()
     return out
 
 
-def checkpatch(src: Path, patch: Path, report: Path) -> tuple[str, bool]:
+def checkpatch(src: Path, patch: Path, report: Path, runner: Runner) -> tuple[str, bool]:
     """(summary, ok) from src's scripts/checkpatch.pl --strict on patch; its
     whole output goes to report."""
-    res = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", "--no-color",
-                          str(patch)], cwd=src, capture_output=True, text=True)
+    res = runner.run(["perl", "scripts/checkpatch.pl", "--strict", "--no-color", str(patch)],
+                     cwd=src, capture=True, check=False)
     report.write_text(res.stdout + res.stderr)
     total = re.search(r"total: (\d+) errors, (\d+) warnings, (\d+) checks", res.stdout)
     if not total:
@@ -85,13 +88,14 @@ def judge(steps: list[Step], series: list[str],
     ran = [s for s in steps if s.builds and s.applies and s.results]
     tests = sorted({t for s in ran for t in s.results})
     for test in tests:
-        marks = next(s.results[test]["patches"] for s in ran if test in s.results)
+        marks = next(s.results[test].patches for s in ran if test in s.results)
         guards = [p for p in marks if p in series]
-        got = [(s.index, s.results.get(test, {}).get("outcome", "missing")) for s in ran]
+        got = [(s.index, r.outcome if (r := s.results.get(test)) else Outcome.MISSING)
+               for s in ran]
         shown = " ".join(f"{i}:{o}" for i, o in got)
         if guards:
             at = 1 + max(series.index(p) for p in guards)  # it needs all of them
-            want = [(i, "failed" if i < at else "passed") for i, _ in got]
+            want = [(i, Outcome.FAILED if i < at else Outcome.PASSED) for i, _ in got]
             if got != want:
                 problems.append(f"{test} guards {series[at - 1]}: it must fail before "
                                 f"step {at} and pass from it on; got {shown}")
@@ -99,7 +103,8 @@ def judge(steps: list[Step], series: list[str],
                 next(s for s in steps if s.index == at).flipped.append(test)
         else:
             outcomes = {o for _, o in got}
-            if not (outcomes <= {"passed", "skipped"} or outcomes == {"xfailed"}):
+            if not (outcomes <= {Outcome.PASSED, Outcome.SKIPPED}
+                    or outcomes == {Outcome.XFAILED}):
                 problems.append(f"{test} guards no patch, so it must pass at every step; "
                                 f"got {shown}")
     for s in steps[1:]:
@@ -132,23 +137,22 @@ def render(base: str, steps: list[Step], exempt: dict[str, str], problems: list[
     return "\n".join(lines) + "\n"
 
 
-def _step_job(job: pipeline.Job, k: int) -> pipeline.Job:
+def _step_job(job: Job, k: int) -> Job:
     rundir = job.rundir / f"step-{k}"
     rundir.mkdir(parents=True, exist_ok=True)
     return replace(job, patches=job.patches[:k], rundir=rundir)
 
 
-def check_base(job: pipeline.Job, kvm: bool | None, timeout: float,
-               test_timeout: float) -> tuple[list[Step], list[str], dict[str, str]]:
+def check_base(job: Job, guest: GuestSpec) -> tuple[list[Step], list[str], dict[str, str]]:
     series = job.patch_names()
     exempt = exemptions(job.series_dir)
-    pipeline.check_selection([])
+    guestrun.check_selection([], job.runner)
     steps = [Step(k, series[k - 1] if k else "") for k in range(len(series) + 1)]
-    with pipeline.locked(job):
-        pipeline.build_variant(job, "patched")  # the whole series, for its selftest
-        selftest = pipeline.stage_selftest(job)
-        command = pipeline.verifier_command([], test_timeout, None, selftest,
-                                            pipeline.stage_helpers(job))
+    with locked(job):
+        build_variant(job, "patched")  # the whole series, for its selftest
+        selftest = guestrun.stage_selftest(job)
+        command = guestrun.verifier_command([], guest.test_timeout, None, selftest,
+                                            guestrun.stage_helpers(job))
         use_kvm = None
         for step in steps:
             sjob = _step_job(job, step.index)
@@ -158,9 +162,9 @@ def check_base(job: pipeline.Job, kvm: bool | None, timeout: float,
             if step.index:
                 step.checkpatch, step.checkpatch_ok = checkpatch(
                     job.src("patched"), job.patches[step.index - 1],
-                    sjob.rundir / "checkpatch.txt")
+                    sjob.rundir / "checkpatch.txt", job.runner)
             try:
-                image = pipeline.build_variant(sjob, variant)
+                image = build_variant(sjob, variant)
             except MipError as e:
                 if e.code != Exit.BUILD_FAILURE:  # the host, not the patch
                     raise
@@ -171,22 +175,22 @@ def check_base(job: pipeline.Job, kvm: bool | None, timeout: float,
                     break
                 continue
             if use_kvm is None:
-                use_kvm = pipeline.decide_kvm(job, image, kvm)
-            res = pipeline.verify(sjob, {variant: image}, use_kvm, timeout, command)[variant]
-            step.results = pipeline.verifier_results(sjob, variant, res)
+                use_kvm = guestrun.decide_kvm(job, image, guest.kvm)
+            res = guestrun.verify(sjob, {variant: image}, use_kvm, guest.timeout,
+                                  command)[variant]
+            step.results = guestrun.verifier_results(sjob, variant, res)
     return steps, judge(steps, series, exempt), exempt
 
 
-def run(args: argparse.Namespace, cache: Path, runner) -> Exit:
+def run(spec: SeriesCheckSpec, cache: Path, runner: Runner) -> Exit:
+    """Check each base in turn, each with its own run directory and run.log."""
     failed = False
-    for base in args.base or list(tree.DEBIAN_BASES):
-        bargs = argparse.Namespace(base=base, tree=None, series=None, no_series=False,
-                                   run_dir=None, jobs=args.jobs, profile="lean")
-        job = pipeline.new_job(bargs, cache, runner)
-        start = time.monotonic()
-        steps, problems, exempt = check_base(job, args.kvm, args.timeout, args.test_timeout)
-        text = render(base, steps, exempt, problems, time.monotonic() - start)
-        (job.rundir / "series-check.txt").write_text(text)
-        print(text, flush=True)
+    for base in spec.bases:
+        with open_job(TreeSpec(base=base, jobs=spec.jobs), cache, runner) as job:
+            start = time.monotonic()
+            steps, problems, exempt = check_base(job, spec.guest)
+            text = render(base, steps, exempt, problems, time.monotonic() - start)
+            (job.rundir / "series-check.txt").write_text(text)
+            print(text, flush=True)
         failed |= bool(problems)
     return Exit.TEST_FAILURE if failed else Exit.PASS

@@ -4,10 +4,10 @@ host's userspace: scripts are copied, helper programs compiled here with
 the host's gcc from the tree's own sources."""
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from .errors import Exit, MipError
+from .proc import Runner
 
 SELFTESTS = Path("tools/testing/selftests")
 NET = SELFTESTS / "net"
@@ -19,9 +19,9 @@ def copy_script(net: Path, name: str, dest: Path) -> None:
     shutil.copy2(net / name, dest / name)
 
 
-def compile_helper(net: Path, name: str, dest: Path) -> None:
-    res = subprocess.run(["gcc", "-O2", "-I..", "-o", str(dest / name), f"{name}.c"],
-                         cwd=net, capture_output=True, text=True)
+def compile_helper(net: Path, name: str, dest: Path, runner: Runner) -> None:
+    res = runner.run(["gcc", "-O2", "-I..", "-o", str(dest / name), f"{name}.c"],
+                     cwd=net, capture=True, check=False)
     if res.returncode != 0:
         raise MipError(f"compiling {net / name}.c failed:\n{res.stderr.strip()}",
                        Exit.BUILD_FAILURE)

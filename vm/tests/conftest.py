@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mip6kit.vm.cache import cache_root
+from mip6kit.cache import cache_root
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,8 +3,8 @@ import io
 
 import pytest
 
+from mip6kit import boot
 from mip6kit.verifier import handoff
-from mip6kit.vm import boot
 
 CONSOLE = """\
 [    1.0] virtme-ng-init: starting script

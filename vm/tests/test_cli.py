@@ -1,12 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Bad input gets a clear message and exit 2, never a traceback."""
 
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["run", "--jobs", "0"], "--jobs must be at least 1"),
-    (["run", "--timeout", "0"], "--timeout must be at least 1"),
+    (["run", "--jobs", "0"], "--jobs: must be at least 1"),
+    (["run", "--jobs", "two"], "--jobs: not a whole number"),
+    (["run", "--test-timeout", "0"], "--test-timeout: must be between 0 and 1000000"),
+    (["selftests", "--repeat", "0"], "--repeat: must be at least 1"),
+    (["run", "--timeout", "0"], "--timeout: must be at least 1"),
     (["run", "--base", "7.0"], "invalid choice"),
     (["run", "--tree", "/nonexistent/linux"], "no such directory"),
     (["run", "--tree", "/etc"], "not a kernel tree"),
@@ -62,11 +69,16 @@ def test_tree_without_series_is_refused(cli, fake_linux, tmp_path):
                env=env).returncode == 0
 
 
-def test_help_documents_exit_codes(cli):
-    out = cli("run", "--help").stdout
-    for code in ("0  pass", "1  test failure", "3  build failure", "5  boot failure",
-                 "6  kernel crash", "7  host failure", "129 hangup"):
-        assert code in out
+def test_help_and_readme_document_every_exit_code(cli):
+    """One table (errors.MEANINGS): --help and the README are made from it."""
+    from mip6kit.errors import Exit, exit_code_table, exit_codes
+    out = " ".join(cli("run", "--help").stdout.split())
+    for code, text in exit_codes():
+        assert f"{code} {' '.join(text.replace('`', '').split())}" in out
+    assert {c for c, _ in exit_codes()} >= {int(c) for c in Exit}
+    readme = (ROOT / "README.md").read_text()
+    assert exit_code_table() in readme, "README's exit code table is stale: paste " \
+        "mip6kit.errors.exit_code_table() into its Exit codes section"
 
 
 def test_dry_run_prints_commands(cli, fake_linux, tmp_path):
@@ -84,23 +96,22 @@ def test_runs_latest_survives_concurrent_runs(tmp_path):
     ends as a link to one of their run directories."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mip6kit.vm import pipeline, tree
-    from mip6kit.vm.proc import Runner
+    from mip6kit.job import new_rundir
 
-    kt = tree.KernelTree(tmp_path / "src", "6.12", "6.12.0")
     with ThreadPoolExecutor(8) as pool:
-        made = list(pool.map(lambda _: pipeline._rundir(None, tmp_path, kt, Runner(False)),
-                             range(64)))
+        made = list(pool.map(lambda _: new_rundir(tmp_path, "6.12"), range(64)))
     latest = tmp_path / "runs/latest"
     assert latest.is_symlink() and latest.resolve() in made
     assert not list((tmp_path / "runs").glob(".latest-*")), "a staged link was left behind"
 
 
 def test_selection_names_the_modules_the_guest_collects():
-    from mip6kit.vm.pipeline import check_selection
-    assert check_selection(["-k", "test_mh_bu_cmsg_hao or test_round_trip"]) == [
+    from mip6kit.guestrun import check_selection
+    from mip6kit.proc import Runner
+    assert check_selection(["-k", "test_mh_bu_cmsg_hao or test_round_trip"], Runner()) == [
         "test_hao_checksum.py", "test_xfrm_hoaddr.py"]
-    assert check_selection([]) == [], "no selection: the guest collects the whole suite"
+    assert check_selection([], Runner()) == [], \
+        "no selection: the guest collects the whole suite"
 
 
 @pytest.mark.parametrize("extra,needle", [

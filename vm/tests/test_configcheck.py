@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mip6kit.vm import configcheck
-from mip6kit.vm.errors import MipError
+from mip6kit import configcheck
+from mip6kit.errors import MipError
 
 GOOD = """\
 CONFIG_IPV6=y

@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from mip6kit.vm import blame, coverage, covreport, preproc
+from mip6kit import blame, coverage, covreport, preproc
+from mip6kit.proc import Runner
 
 P1 = """\
 --- a/net/ipv6/raw.c
@@ -58,7 +59,7 @@ def series(tmp_path):
 
 def test_blame_names_the_last_patch_that_wrote_each_line(series):
     origin, overlay, patches = series
-    owners = blame.origins(origin, overlay, patches, ["p1", "p2"])
+    owners = blame.origins(origin, overlay, patches, ["p1", "p2"], Runner())
     # tools/ is not kernel code; the line p2 rewrote is p2's, the one it kept p1's
     assert owners == {"net/ipv6/raw.c": {2: "p2", 3: "p1"}}
 
@@ -153,7 +154,7 @@ def test_gcov_counts_of_a_real_object(tmp_path):
     subprocess.run(["gcc", "--coverage", "-o", "t", "../t.c"], cwd=build, check=True)
     subprocess.run(["./t"], cwd=build, check=True)
     gcda = next(build.glob("*.gcda"))
-    counts = coverage.line_counts([gcda], src)
+    counts = coverage.line_counts([gcda], src, Runner())
     assert counts["t.c"][4] == 0 and counts["t.c"][5] == 1
 
 

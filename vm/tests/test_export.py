@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from mip6kit import export, resources, scratch, tree
+from mip6kit.cache import cache_root
 from mip6kit.cli import main
-from mip6kit.vm import export, scratch, tree
-from mip6kit.vm.cache import cache_root
-from mip6kit.vm.pipeline import project_root
-from mip6kit.vm.proc import Runner
+from mip6kit.proc import Runner
 
 BASES = ("6.12", "6.1")
 
@@ -25,7 +24,7 @@ def scratch_copy(base: str, dest: Path) -> Path:
     """The pristine files the series patches, copied out of the Debian
     source tree (extracted into the cache on first use)."""
     origin = tree.debian_source(base, cache_root(), Runner(False))
-    series = tree.read_series(project_root() / "patches" / base)
+    series = tree.read_series(resources.patches() / base)
     for rel in scratch.touched_paths(series):
         if (origin / rel).is_file():  # not a file the series creates
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +62,7 @@ def test_export_applies_to_debian_tree(tmp_path, capsys, base, fmt):
 
 def test_debian_export_has_dep3_headers(tmp_path):
     out = tmp_path / "out"
-    export.export("debian", project_root() / "patches" / "6.1", out)
+    export.export("debian", resources.patches() / "6.1", out)
     raw = next(p for p in (out / "debian/patches/mip6kit").iterdir() if "ipv6-raw" in p.name)
     assert raw.name.startswith("net-next-"), f"{raw.name}: the tree belongs in the name"
     head = raw.read_text().split("\n---\n", 1)[0]

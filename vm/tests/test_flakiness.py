@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mip6kit import project_root
-from mip6kit.flakiness import Stop, broken, cut_short, flaky, outcomes, stream
+from mip6kit.flakiness import broken, cut_short, flaky, outcomes, stream
+from mip6kit.verifier.contract import Outcome
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 KTAP = """# flakiness run 1
 KTAP version 1
@@ -25,10 +27,11 @@ ok 3 a.py::t3 # SKIP no MIP6
 
 def test_outcomes_per_run_and_flaky_tests():
     runs = outcomes(KTAP)
-    assert runs == [{"a.py::t1": "pass", "a.py::t2": "fail", "a.py::t3": "skip"},
-                    {"a.py::t1": "pass", "a.py::t2": "pass", "a.py::t3": "skip"}]
-    assert flaky(runs) == {"a.py::t2": ["fail", "pass"]}
-    assert flaky(runs[:1] + [{}]) == {n: [o, "missing"] for n, o in runs[0].items()}
+    P, F, S = Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED
+    assert runs == [{"a.py::t1": P, "a.py::t2": F, "a.py::t3": S},
+                    {"a.py::t1": P, "a.py::t2": P, "a.py::t3": S}]
+    assert flaky(runs) == {"a.py::t2": [F, P]}
+    assert flaky(runs[:1] + [{}]) == {n: [o, Outcome.MISSING] for n, o in runs[0].items()}
 
 
 def test_a_run_that_verified_nothing_is_broken():
@@ -68,14 +71,6 @@ def test_stream_copies_the_ktap_and_reports_each_run(capsys):
         "6.1 patched: run 2 of 2: 3 results, 0 failed"]
 
 
-def test_stop_terminates_what_it_started_and_starts_nothing_more():
-    stop = Stop()
-    proc = stop.start(["sleep", "60"])
-    stop(signal.SIGTERM, None)
-    assert proc.wait(timeout=10) == -signal.SIGTERM
-    assert stop.start(["sleep", "60"]) is None
-
-
 def _descendants(pid: int) -> dict[int, str]:
     """pid -> command line of every process below pid."""
     parents: dict[int, int] = {}
@@ -102,9 +97,8 @@ def test_sigterm_stops_the_campaign_and_keeps_its_summary(tmp_path):
     """SIGTERM during a guest: no qemu of the campaign survives, the
     summary is still written, exit 143."""
     out = tmp_path / "results.txt"
-    proc = subprocess.Popen([sys.executable, str(project_root() / "scripts/flakiness.py"),
-                             "--base", "6.12", "--kernel", "patched", "--runs", "2",
-                             "--out", str(out)], cwd=project_root(),
+    proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "flakiness", "--base", "6.12", "--kernel", "patched", "--runs", "2",
+                             "--out", str(out)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while not (qemu := [p for p, cmd in _descendants(proc.pid).items()

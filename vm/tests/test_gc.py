@@ -5,8 +5,8 @@ a work dir that another run holds is left alone; --dry-run removes nothing."""
 import os
 from pathlib import Path
 
-from mip6kit.vm.build import BUILT_STAMP
-from mip6kit.vm.cache import Lock
+from mip6kit.build import BUILT_STAMP
+from mip6kit.cache import Lock
 
 
 def _cache(root: Path) -> dict[str, Path]:

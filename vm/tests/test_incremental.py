@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mip6kit.vm.build import make_env
-from mip6kit.vm.cache import cache_root
+from mip6kit.build import make_env
+from mip6kit.cache import cache_root
 
 pytestmark = pytest.mark.vm
 

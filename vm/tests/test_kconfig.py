@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
+from pathlib import Path
+
 import pytest
 
-from mip6kit import project_root
-from mip6kit.vm import kconfig
-from mip6kit.vm.errors import MipError
+from mip6kit import kconfig
+from mip6kit.errors import MipError
 
-ROOT = project_root()
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
+
 
 FRAGMENT = ROOT / "kernel-src-overlay/tools/testing/selftests/net/mip6/config"
 

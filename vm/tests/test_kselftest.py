@@ -2,8 +2,8 @@
 """Per-test results from upstream selftest output (verifier/kselftest.py)
 and the baseline-versus-patched comparison (vm/selftests.py)."""
 
+from mip6kit import selftests
 from mip6kit.verifier.kselftest import parse
-from mip6kit.vm import selftests
 
 FIB = """
 IPv6 FIB tests

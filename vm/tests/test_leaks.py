@@ -6,8 +6,8 @@ leak caught on a debug kernel, is scripts/leak-demo.sh."""
 
 import json
 
+from mip6kit import leaks
 from mip6kit.verifier import debugfs, guest
-from mip6kit.vm import leaks
 
 KMEMLEAK = """\
 unreferenced object 0xffff888004a1c2c0 (size 16):

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
-from mip6kit.vm import matrix
+from mip6kit import matrix
+from mip6kit.verifier.contract import Outcome, TestResult
 
 P = "ipv6-raw-fix"
 
 
 def _r(outcome, patches=()):
-    return {"outcome": outcome, "patches": list(patches)}
+    return TestResult(Outcome(outcome), list(patches))
 
 
 def test_guarded_test_must_fail_then_pass():

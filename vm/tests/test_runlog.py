@@ -1,70 +1,59 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Each job's run.log holds its own lines: a second job in the same thread
-(series check over two bases) closes the first job's log, and a job in
-another thread (flakiness runs kernels in threads) does not see this
+"""Each job's run.log holds its own lines: a job's log is closed and
+removed when the job ends (series check goes from base to base), and a job
+in another thread (flakiness runs kernels in threads) does not see this
 thread's lines."""
 
 import logging
 import threading
 
-import pytest
-
-from mip6kit.vm import pipeline
+from mip6kit.job import RunLog, run_log
 
 log = logging.getLogger("mip6kit.test")
 
 
 def _runlogs():
-    return [h for h in logging.getLogger().handlers if isinstance(h, pipeline._RunLog)]
+    return [h for h in logging.getLogger().handlers if isinstance(h, RunLog)]
 
 
-@pytest.fixture
-def runlogs():
-    """The run.log handlers a test adds, removed and closed after it."""
-    before = set(_runlogs())
-    yield
-    for h in set(_runlogs()) - before:
-        logging.getLogger().removeHandler(h)
-        h.close()
-
-
-def test_a_second_job_of_a_thread_closes_the_first_log(tmp_path, runlogs):
-    before = len(_runlogs())
-    pipeline._add_file_log(tmp_path / "a.log")
-    log.warning("line of job a")
-    pipeline._add_file_log(tmp_path / "b.log")
-    log.warning("line of job b")
-    assert len(_runlogs()) == before + 1
+def test_a_job_log_is_removed_when_the_job_ends(tmp_path):
+    before = _runlogs()
+    with run_log(tmp_path / "a.log"):
+        log.warning("line of job a")
+        assert len(_runlogs()) == len(before) + 1
+    with run_log(tmp_path / "b.log"):
+        log.warning("line of job b")
+    assert _runlogs() == before
     a, b = (tmp_path / "a.log").read_text(), (tmp_path / "b.log").read_text()
     assert "line of job a" in a and "line of job b" not in a
     assert "line of job b" in b and "line of job a" not in b
 
 
-def test_another_threads_job_logs_only_its_own_lines(tmp_path, runlogs):
+def test_another_threads_job_logs_only_its_own_lines(tmp_path):
     ready, done = threading.Event(), threading.Event()
 
     def other():
-        pipeline._add_file_log(tmp_path / "other.log")
-        ready.set()
-        done.wait(5)
-        log.warning("line of the other thread")
+        with run_log(tmp_path / "other.log"):
+            ready.set()
+            done.wait(5)
+            log.warning("line of the other thread")
 
     t = threading.Thread(target=other)
     t.start()
     ready.wait(5)
-    pipeline._add_file_log(tmp_path / "main.log")
-    log.warning("line of the main thread")
-    done.set()
-    t.join(5)
+    with run_log(tmp_path / "main.log"):
+        log.warning("line of the main thread")
+        done.set()
+        t.join(5)
     main, other_log = (tmp_path / "main.log").read_text(), (tmp_path / "other.log").read_text()
     assert "main thread" in main and "other thread" not in main
     assert "other thread" in other_log and "main thread" not in other_log
 
 
-def test_a_job_threads_helpers_still_reach_its_log(tmp_path, runlogs):
+def test_a_job_threads_helpers_still_reach_its_log(tmp_path):
     """A guest's thread (no job of its own) logs into the job's run.log."""
-    pipeline._add_file_log(tmp_path / "job.log")
-    t = threading.Thread(target=lambda: log.warning("line of a guest thread"))
-    t.start()
-    t.join(5)
+    with run_log(tmp_path / "job.log"):
+        t = threading.Thread(target=lambda: log.warning("line of a guest thread"))
+        t.start()
+        t.join(5)
     assert "line of a guest thread" in (tmp_path / "job.log").read_text()

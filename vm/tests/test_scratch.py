@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from mip6kit.vm import scratch, tree
-from mip6kit.vm.errors import Exit, MipError
-from mip6kit.vm.proc import Runner
+from mip6kit import scratch, tree
+from mip6kit.errors import Exit, MipError
+from mip6kit.proc import Runner
 
 PATCH = """\
 --- a/net/ipv6/raw.c

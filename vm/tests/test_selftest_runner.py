@@ -5,8 +5,8 @@ real run_kselftest.sh of each Debian tree, on the host."""
 
 import pytest
 
+from mip6kit import stage
 from mip6kit.verifier import test_selftest
-from mip6kit.vm import stage
 
 CASES = """#!/bin/bash
 echo "TAP version 13"

@@ -10,13 +10,14 @@ import time
 
 import pytest
 
+from mip6kit import selftests
+from mip6kit.proc import Runner
 from mip6kit.verifier.netns import Namespace, unique_name
-from mip6kit.vm import selftests
 
 
 @pytest.fixture
 def staged(debian_source, tmp_path):
-    return selftests.stage(debian_source, tmp_path, ["fcnal-test.sh:-t ipv6_udp"])
+    return selftests.stage(debian_source, tmp_path, ["fcnal-test.sh:-t ipv6_udp"], Runner())
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@
 """series check's verdicts (vm/seriescheck.py) on hand-made step results;
 the real per-patch runs are `mip6kit series check` (README)."""
 
-from mip6kit.vm import seriescheck
-from mip6kit.vm.seriescheck import Step
+from mip6kit import seriescheck
+from mip6kit.proc import Runner
+from mip6kit.seriescheck import Step
+from mip6kit.verifier.contract import Outcome, TestResult
 
 SERIES = ["raw-fix", "udp-fix", "selftest"]
 EXEMPT = {"selftest": "adds the selftest"}
@@ -14,7 +16,7 @@ def _steps(outcomes: dict[str, tuple[list[str], list[str]]]) -> list[Step]:
     steps = [Step(k, SERIES[k - 1] if k else "") for k in range(len(SERIES) + 1)]
     for test, (marks, per_step) in outcomes.items():
         for step, outcome in zip(steps, per_step, strict=True):
-            step.results[test] = {"outcome": outcome, "patches": marks}
+            step.results[test] = TestResult(Outcome(outcome), marks)
     return steps
 
 
@@ -80,9 +82,9 @@ def test_checkpatch_tolerates_only_the_benign_warnings(tmp_path):
     script.write_text('print "WARNING: Unknown commit id \'abc\', maybe rebased?\\n";\n'
                       'print "total: 0 errors, 1 warnings, 0 checks, 9 lines checked\\n";\n')
     report = tmp_path / "checkpatch.txt"
-    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch", report) == (
+    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch", report, Runner()) == (
         "0 errors, 1 warnings, 1 benign, 0 checks", True)
     assert "Unknown commit id" in report.read_text()
     script.write_text('print "WARNING: line length of 120 exceeds 100 columns\\n";\n'
                       'print "total: 0 errors, 1 warnings, 0 checks, 9 lines checked\\n";\n')
-    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch", report)[1] is False
+    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch", report, Runner())[1] is False

@@ -3,9 +3,9 @@
 
 import pytest
 
-from mip6kit.vm import tree
-from mip6kit.vm.errors import MipError
-from mip6kit.vm.proc import Runner
+from mip6kit import tree
+from mip6kit.errors import MipError
+from mip6kit.proc import Runner
 
 
 @pytest.fixture

@@ -13,16 +13,19 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from mip6kit import project_root
-from mip6kit.vm.errors import Exit
-from mip6kit.vm.pipeline import verifier_command
+from mip6kit import resources
+from mip6kit.errors import Exit
+from mip6kit.guestrun import verifier_command
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 pytestmark = pytest.mark.vm
 
-SELFTESTS = project_root() / "kernel-src-overlay/tools/testing/selftests/net/mip6"
+SELFTESTS = resources.overlay() / "tools/testing/selftests/net/mip6"
 
 
 def test_boot_passes_exit_code_through(cli, tmp_path):
@@ -83,7 +86,7 @@ def test_signal_kills_the_guest(tmp_path, signum):
     in its own session)."""
     marker = f"{os.getpid()}.{int(signal.Signals[signum])}5"  # only this guest sleeps so
     proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "boot", "--run-dir",
-                             str(tmp_path), "--", "sleep", marker], cwd=project_root(),
+                             str(tmp_path), "--", "sleep", marker], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def qemu_alive() -> bool:
@@ -121,7 +124,7 @@ def test_guest_death_leaves_a_partial_matrix(tmp_path):
     timeout = f"{100 + os.getpid() % 1000 / 1000:g}"  # marks this run's qemu
     proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "run", "--baseline-only",
                              "--run-dir", str(tmp_path), "--test-timeout", timeout,
-                             "-k", "test_hao_checksum"], cwd=project_root(),
+                             "-k", "test_hao_checksum"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     qemu = _qemu_running(shlex.join(verifier_command(["-k", "test_hao_checksum"],
                                                      float(timeout), ["test_hao_checksum.py"])))

@@ -8,53 +8,70 @@ import signal
 import sys
 from pathlib import Path
 
-from mip6kit import __version__
-from mip6kit.vm import (
+from mip6kit import (
+    __version__,
     bisect,
     configcheck,
     coveragejob,
     export,
+    flakiness,
     gc,
-    pipeline,
+    guestrun,
+    job,
     profile,
+    runjob,
     selftests,
+    series,
     seriescheck,
+    spec,
     tree,
 )
-from mip6kit.vm.cache import cache_root
-from mip6kit.vm.errors import Exit, MipError, Terminated
-from mip6kit.vm.proc import Runner
+from mip6kit.boot import boot
+from mip6kit.cache import cache_root
+from mip6kit.errors import Exit, MipError, Terminated, exit_code_epilog
+from mip6kit.proc import Runner
 
 log = logging.getLogger("mip6kit")
 
 # OSErrors that say the host is at fault, not what the user asked for
 HOST_FAULTS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.ENOMEM, errno.EROFS}
 
-EPILOG = """\
-exit codes:
-  0  pass
-  1  test failure (or the baseline/patched matrix is not as expected)
-  2  usage error: bad option, config file, tree or missing host package
-  3  build failure (series does not apply, config dropped a symbol, make failed)
-  4  skip: nothing could be verified
-  5  boot failure or timeout (virtme-ng's 255: the guest died)
-  6  kernel crash: BUG/WARNING/Oops/panic on the guest console
-  7  host failure: disk full, I/O error, out of memory, read-only file system
-  129 hangup (SIGHUP), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM):
-      the guests are killed first
-boot passes the guest command's own exit code through when the guest is sound.
+EPILOG = exit_code_epilog() + """\
+boot passes the guest command's own exit code through when the guest is sound;
+on 129, 130 and 143 the guests are killed first.
 
 environment:
   MIP6KIT_CACHE  cache for sources, scratch trees, builds, ccache and runs
                  (default ~/.cache/mip6kit)
 """
+BASES = list(tree.DEBIAN_BASES)
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _test_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError("must be between 0 and 1000000 seconds")
+    return value
 
 
 def _tree_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("kernel tree")
     x = g.add_mutually_exclusive_group()
-    x.add_argument("--base", choices=["6.12", "6.1"],
-                   help="Debian linux-source-X package as the tree (default 6.12)")
+    x.add_argument("--base", choices=BASES,
+                   help=f"Debian linux-source-X package as the tree (default {tree.DEFAULT_BASE})")
     x.add_argument("--tree", type=Path, metavar="PATH",
                    help="any kernel tree, git or plain; only read, never modified")
     s = g.add_mutually_exclusive_group()
@@ -65,27 +82,40 @@ def _tree_options(p: argparse.ArgumentParser) -> None:
                    help="config: lean (the default; selftests for the selftests command), or lean "
                    "plus vm/profiles/<name>.config; "
                    "each profile has its own build dir")
-    g.add_argument("-j", "--jobs", type=int, metavar="N", help="make -j (default: all cores)")
+    g.add_argument("-j", "--jobs", type=_at_least_one, metavar="N", help="make -j (default: all cores)")
     g.add_argument("--run-dir", type=Path, metavar="DIR",
                    help="where logs and results go (default: $MIP6KIT_CACHE/runs/<stamp>)")
 
 
-def _guest_options(p: argparse.ArgumentParser, timeout: int) -> None:
+def _guest_options(p: argparse.ArgumentParser, timeout: int, tests: bool = False) -> None:
     g = p.add_argument_group("guest")
     k = g.add_mutually_exclusive_group()
     k.add_argument("--kvm", dest="kvm", action="store_true", default=None,
                    help="use KVM without probing")
     k.add_argument("--no-kvm", dest="kvm", action="store_false",
                    help="use TCG (qemu emulation) without probing")
-    g.add_argument("--timeout", type=int, default=timeout, metavar="S",
+    g.add_argument("--timeout", type=_at_least_one, default=timeout, metavar="S",
                    help=f"kill the guest after S seconds (default {timeout})")
+    p.set_defaults(test_timeout=spec.TEST_TIMEOUT)
+    if tests:
+        g.add_argument("--test-timeout", type=_test_seconds, metavar="S",
+                       help="fail a test phase (setup, call, teardown) that runs longer than "
+                       "S seconds and go on with the next test (default %(default)g)")
+
+
+def _tree_spec(args) -> spec.TreeSpec:
+    return spec.TreeSpec(args.base, args.tree, args.series, args.no_series, args.profile,
+                         args.jobs, args.run_dir)
+
+
+def _guest_spec(args) -> spec.GuestSpec:
+    return spec.GuestSpec(args.kvm, args.timeout, args.test_timeout)
 
 
 def cmd_run(args, runner: Runner) -> int:
-    job = pipeline.new_job(args, cache_root(), runner)
-    pytest_args = ["-k", args.k] if args.k else []
-    return pipeline.run(job, args.kvm, args.timeout, pytest_args, args.baseline_only,
-                        args.test_timeout)
+    s = spec.RunSpec(_tree_spec(args), _guest_spec(args), args.k, args.baseline_only)
+    with job.open_job(s.tree, cache_root(), runner) as j:
+        return runjob.run(j, s.guest, s.pytest_args(), s.baseline_only)
 
 
 def cmd_coverage(args, runner: Runner) -> int:
@@ -95,45 +125,51 @@ def cmd_coverage(args, runner: Runner) -> int:
     if compare is not None and not compare.is_file():
         raise MipError(f"--compare {compare}: no such file (a coverage.json of an earlier "
                        "mip6kit coverage)")
-    job = pipeline.new_job(args, cache_root(), runner)
-    pytest_args = ["-k", args.k] if args.k else []
-    return coveragejob.run(job, args.kvm, args.timeout, pytest_args, args.test_timeout,
-                           compare)
+    s = spec.CoverageSpec(_tree_spec(args), _guest_spec(args), args.k, compare)
+    with job.open_job(s.tree, cache_root(), runner) as j:
+        return coveragejob.run(j, s)
 
 
 def cmd_selftests(args, runner: Runner) -> int:
-    specs = list(selftests.SMOKE_SCRIPTS if args.smoke else
-                 args.scripts or selftests.DEFAULT_SCRIPTS)
-    job = pipeline.new_job(args, cache_root(), runner)
-    return selftests.run(job, args.kvm, args.timeout, args.script_timeout, specs, args.repeat)
+    scripts = selftests.SMOKE_SCRIPTS if args.smoke else \
+        args.scripts or selftests.DEFAULT_SCRIPTS
+    s = spec.SelftestsSpec(_tree_spec(args), _guest_spec(args), tuple(scripts),
+                           args.script_timeout, args.repeat)
+    with job.open_job(s.tree, cache_root(), runner) as j:
+        return selftests.run(j, s)
 
 
 def cmd_series_check(args, runner: Runner) -> int:
     if runner.dry_run:
         raise MipError("series check has no --dry-run: it builds and boots every step")
-    return seriescheck.run(args, cache_root(), runner)
+    s = spec.SeriesCheckSpec(tuple(args.base or BASES), _guest_spec(args), args.jobs)
+    return seriescheck.run(s, cache_root(), runner)
+
+
+def cmd_flakiness(args, runner: Runner) -> int:
+    if runner.dry_run:
+        raise MipError("flakiness has no --dry-run: it boots every kernel N times")
+    s = spec.FlakinessSpec(tuple(args.base or BASES),
+                           tuple(args.kernel or job.VARIANTS), args.runs, args.out,
+                           _guest_spec(args))
+    return flakiness.run(s, cache_root(), runner)
 
 
 def cmd_bisect(args, runner: Runner) -> int:
     if runner.dry_run:
         raise MipError("bisect has no --dry-run: every step builds and boots a kernel")
-    if args.retries < 1:
-        raise MipError("--retries must be at least 1")
     tree_dir = args.tree.expanduser().resolve()
     if not tree_dir.is_dir():
         raise MipError(f"--tree {tree_dir}: no such directory")
-    extra = [*(["-j", str(args.jobs)] if args.jobs else []),
-             *([] if args.kvm is None else ["--kvm" if args.kvm else "--no-kvm"]),
-             "--timeout", str(args.timeout)]
-    rundir = pipeline.new_rundir(cache_root(), "bisect")
-    return bisect.run(tree_dir, args.good, args.bad, args.k, args.retries, extra,
-                      cache_root(), rundir)
+    s = spec.BisectSpec(tree_dir, args.good, args.bad, _guest_spec(args), args.k,
+                        args.retries, args.jobs)
+    return bisect.run(s, cache_root(), job.new_rundir(cache_root(), "bisect"), runner)
 
 
 def cmd_build(args, runner: Runner) -> int:
-    job = pipeline.new_job(args, cache_root(), runner)
-    with pipeline.locked(job):
-        image = pipeline.build_variant(job, job.variants(args.baseline)[-1])
+    s = spec.BuildSpec(_tree_spec(args), args.baseline)
+    with job.open_job(s.tree, cache_root(), runner) as j, job.locked(j):
+        image = job.build_variant(j, j.variants(s.baseline)[-1])
     print(image)
     return Exit.PASS
 
@@ -146,18 +182,19 @@ def cmd_boot(args, runner: Runner) -> int:
     for d in rwdirs:
         if not d.is_dir():
             raise MipError(f"--rwdir {d}: no such directory (create it first)")
-    job = pipeline.new_job(args, cache_root(), runner)
-    with pipeline.locked(job):
-        image = pipeline.build_variant(job, job.variants(args.baseline)[-1])
-        kvm = pipeline.decide_kvm(job, image, args.kvm)
-        res = pipeline.boot.boot(image, command, job.rundir / "boot", kvm=kvm, rwdirs=rwdirs,
-                                 timeout=args.timeout, dry_run=runner.dry_run,
-                                 qemu_opts=args.qemu_opt)
+    s = spec.BootSpec(_tree_spec(args), _guest_spec(args), tuple(command), args.baseline,
+                      tuple(rwdirs), tuple(args.qemu_opt))
+    with job.open_job(s.tree, cache_root(), runner) as j, job.locked(j):
+        image = job.build_variant(j, j.variants(s.baseline)[-1])
+        kvm = guestrun.decide_kvm(j, image, s.guest.kvm)
+        res = boot(image, list(s.command), j.rundir / "boot", runner, kvm=kvm,
+                   rwdirs=list(s.rwdirs), timeout=s.guest.timeout,
+                   qemu_opts=list(s.qemu_opts))
     return res.rc
 
 
 def cmd_export(args, runner: Runner) -> int:
-    series_dir = args.series or pipeline.project_root() / "patches" / (args.base or tree.DEFAULT_BASE)
+    series_dir = args.series or series.shipped(args.base or tree.DEFAULT_BASE)
     for path in export.export(args.format, series_dir, args.output):
         print(path)
     return Exit.PASS
@@ -193,13 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "print the matrix", epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _tree_options(r)
-    _guest_options(r, 900)
+    _guest_options(r, 900, tests=True)
     r.add_argument("--baseline-only", action="store_true",
                    help="build and verify the unpatched kernel only")
     r.add_argument("-k", metavar="EXPR", help="pytest -k expression to select tests")
-    r.add_argument("--test-timeout", type=float, default=pipeline.TEST_TIMEOUT, metavar="S",
-                   help="fail a test phase (setup, call, teardown) that runs longer than S "
-                   "seconds and go on with the next test (default %(default)g)")
     r.set_defaults(func=cmd_run)
 
     cv = sub.add_parser("coverage", help="run the verifier on the patched kernel built "
@@ -208,11 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _tree_options(cv)
     cv.set_defaults(profile=coveragejob.PROFILE)
-    _guest_options(cv, 900)
+    _guest_options(cv, 900, tests=True)
     cv.add_argument("-k", metavar="EXPR", help="pytest -k expression to select tests")
-    cv.add_argument("--test-timeout", type=float, default=pipeline.TEST_TIMEOUT, metavar="S",
-                    help="fail a test phase that runs longer than S seconds "
-                    "(default %(default)g)")
     cv.add_argument("--compare", type=Path, metavar="COVERAGE_JSON",
                     help="exit 1 if a line executed in this earlier coverage.json is not "
                     "executed now (CI's coverage smoke)")
@@ -233,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"only {', '.join(selftests.SMOKE_SCRIPTS)} (what CI runs)")
     st.add_argument("--script-timeout", type=float, default=1800, metavar="S",
                     help="kill a script after S seconds (default 1800)")
-    st.add_argument("--repeat", type=int, default=2, metavar="N",
+    st.add_argument("--repeat", type=_at_least_one, default=2, metavar="N",
                     help="run each script N times per kernel; a test whose outcome changes "
                     "between them is reported as flaky, not as a difference (default 2)")
     st.set_defaults(func=cmd_selftests)
@@ -265,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("--format", required=True, choices=export.FORMATS)
     s = e.add_mutually_exclusive_group()
-    s.add_argument("--base", choices=["6.12", "6.1"], help="series of this base (default 6.12)")
+    s.add_argument("--base", choices=BASES,
+                   help=f"series of this base (default {tree.DEFAULT_BASE})")
     s.add_argument("--series", type=Path, metavar="DIR", help="another series directory")
     e.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                    help="a new or empty directory")
@@ -284,13 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "checkpatch --strict and the verifier after each; every test "
                           "marked patch(X) must flip exactly at X (exit 1 if not)",
                           epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sc.add_argument("--base", action="append", choices=list(tree.DEBIAN_BASES),
+    sc.add_argument("--base", action="append", choices=BASES,
                     help="a base to check (repeatable; default: every base)")
-    sc.add_argument("-j", "--jobs", type=int, metavar="N", help="make -j (default: all cores)")
-    _guest_options(sc, 900)
-    sc.add_argument("--test-timeout", type=float, default=pipeline.TEST_TIMEOUT, metavar="S",
-                    help="fail a test phase that runs longer than S seconds "
-                    "(default %(default)g)")
+    sc.add_argument("-j", "--jobs", type=_at_least_one, metavar="N", help="make -j (default: all cores)")
+    _guest_options(sc, 900, tests=True)
     sc.set_defaults(func=cmd_series_check)
 
     bi = sub.add_parser("bisect", help="git bisect run over a kernel history: each step "
@@ -303,12 +332,27 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--bad", required=True, metavar="REV")
     bi.add_argument("-k", metavar="EXPR", default="",
                     help="the verifier tests to run (pytest -k; default: all)")
-    bi.add_argument("--retries", type=int, default=1, metavar="N",
+    bi.add_argument("--retries", type=_at_least_one, default=1, metavar="N",
                     help="run the tests N times per commit; good only if every run "
                     "passes (default 1)")
-    bi.add_argument("-j", "--jobs", type=int, metavar="N", help="make -j (default: all cores)")
+    bi.add_argument("-j", "--jobs", type=_at_least_one, metavar="N", help="make -j (default: all cores)")
     _guest_options(bi, 900)
     bi.set_defaults(func=cmd_bisect)
+
+    fl = sub.add_parser("flakiness", help="run the whole verifier N times in a row in one "
+                        "guest per kernel; report every test whose outcome changes",
+                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fl.add_argument("--base", action="append", choices=BASES,
+                    help="a base to run (repeatable; default: every base)")
+    fl.add_argument("--kernel", action="append", choices=list(job.VARIANTS),
+                    help="a kernel to run (repeatable; default: both)")
+    fl.add_argument("--runs", type=_at_least_one, default=20, metavar="N",
+                    help="verifier runs per kernel (default 20)")
+    fl.add_argument("--out", type=Path, metavar="FILE",
+                    help="append the summary here (default: the checkout's "
+                    "scripts/flakiness-results.txt)")
+    _guest_options(fl, 600, tests=True)  # --timeout: per run
+    fl.set_defaults(func=cmd_flakiness)
 
     g = sub.add_parser("gc", help="remove old run directories and unused build directories "
                        "from the cache (with --dry-run: list them)")
@@ -342,14 +386,6 @@ def _main(argv: list[str] | None) -> int:
     logging.basicConfig(level=level, format="mip6kit: %(message)s", stream=sys.stderr)
     logging.getLogger().handlers[0].setLevel(level)
     logging.getLogger().setLevel(logging.DEBUG)
-    if getattr(args, "jobs", None) is not None and args.jobs < 1:
-        parser.error("--jobs must be at least 1")
-    if getattr(args, "timeout", None) is not None and args.timeout < 1:
-        parser.error("--timeout must be at least 1 second")
-    if getattr(args, "repeat", None) is not None and args.repeat < 1:
-        parser.error("--repeat must be at least 1")
-    if getattr(args, "test_timeout", None) is not None and not 0 < args.test_timeout < 1e6:
-        parser.error("--test-timeout must be between 0 and 1000000 seconds")
     try:
         return int(args.func(args, Runner(args.dry_run)))
     except MipError as e:

@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""mip6kit run: build the baseline and the patched kernel, run the verifier
+in a guest per kernel, judge the baseline-versus-patched matrix."""
+
+import contextlib
+import logging
+import sys
+
+from mip6kit.verifier import contract
+from mip6kit.verifier.contract import Outcome
+
+from . import guestrun, leaks, matrix, series
+from .errors import Exit, MipError
+from .job import Job, build_variant, locked
+from .spec import GuestSpec
+
+log = logging.getLogger(__name__)
+
+
+def write_matrix(job: Job, results: dict[str, matrix.Results]) -> list[matrix.Row]:
+    rows = matrix.judge(results, job.patch_names(),
+                        series.other_series_patches(job.patch_names()))
+    table = matrix.render(rows)
+    (job.rundir / "matrix.txt").write_text(table)
+    sys.stdout.write(table)
+    sys.stdout.flush()
+    log.info("results in %s", job.rundir)
+    return rows
+
+
+def _partial_matrix(job: Job, variants: list[str]) -> None:
+    """A guest died or timed out: the matrix of what the guests handed back
+    before that (results.json streams), naming the unfinished tests."""
+    results = {}
+    for variant in variants:
+        path = job.rundir / variant / contract.RESULTS
+        if path.is_file():
+            with contextlib.suppress(MipError):
+                results[variant] = matrix.load(path)
+    if not results:
+        return
+    known = next(iter(results.values()))
+    for variant in variants:  # a guest that died before collecting finished nothing
+        results.setdefault(variant, {t: contract.TestResult(Outcome.UNFINISHED, r.patches)
+                                     for t, r in known.items()})
+    rows = write_matrix(job, {v: results[v] for v in variants})
+    left = matrix.unfinished(rows)
+    log.error("partial matrix in %s: %d of %d tests did not finish%s", job.rundir / "matrix.txt",
+              len(left), len(rows), (": " + ", ".join(left[:5]) + (" ..." if len(left) > 5
+                                                                   else "")) if left else "")
+
+
+def run(job: Job, guest: GuestSpec, pytest_args: list[str], baseline_only: bool) -> Exit:
+    variants = job.variants(baseline_only)
+    modules = guestrun.check_selection(pytest_args, job.runner)
+    with locked(job):
+        images = {v: build_variant(job, v) for v in variants}
+        selftest = guestrun.stage_selftest(job) if "patched" in variants else None
+        helpers = guestrun.stage_helpers(job)
+        if selftest is None and modules == [contract.SELFTEST_MODULE]:
+            raise MipError(f"{contract.SELFTEST_MODULE} runs the series' selftest from the "
+                           "patched tree: drop --baseline-only (or use a series that adds it)")
+        use_kvm = guestrun.decide_kvm(job, images[variants[0]], guest.kvm)
+        command = guestrun.verifier_command(pytest_args, guest.test_timeout, modules,
+                                            selftest, helpers)
+        try:
+            verified = guestrun.verify(job, images, use_kvm, guest.timeout, command)
+        except MipError as e:
+            if e.code in (Exit.BOOT_FAILURE, Exit.KERNEL_CRASH):
+                _partial_matrix(job, variants)
+            raise
+    if job.runner.dry_run:
+        return Exit.PASS
+    results = {v: guestrun.verifier_results(job, v, res) for v, res in verified.items()}
+    rows = write_matrix(job, results)
+    leaked = leaks.report(job.rundir, variants)
+    if not all(r.ok for r in rows) or leaked:
+        return Exit.TEST_FAILURE
+    if all(o == Outcome.SKIPPED for r in rows for o in r.outcomes.values()):
+        log.warning("every test was skipped: nothing was verified")
+        return Exit.SKIP
+    return Exit.PASS
