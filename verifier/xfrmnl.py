@@ -453,7 +453,7 @@ def _mark(mark: int | None) -> list:
     return [] if mark is None else [("XFRMA_MARK", {"v": mark, "m": 0xFFFF_FFFF})]
 
 
-def _message(cls: type[_xfrm_msg], msg_type: int, flags: int, body: dict,
+def build_message(cls: type[_xfrm_msg], msg_type: int, flags: int, body: dict,
              attrs=(), raw: tuple[tuple[int, bytes], ...] = ()) -> bytearray:
     """One netlink message; raw attributes go after the encoded ones as given."""
     msg = cls()
@@ -488,7 +488,7 @@ def encode_sa(src: str, dst: str, *, proto: int, spi: int = 0, mode: int,
     attrs += _mark(mark)
     if sa_dir is not None:
         attrs.append(("XFRMA_SA_DIR", sa_dir))
-    return _message(xfrm_usersa_info, XFRM_MSG_UPDSA if update else XFRM_MSG_NEWSA,
+    return build_message(xfrm_usersa_info, XFRM_MSG_UPDSA if update else XFRM_MSG_NEWSA,
                     NLM_F_REQUEST | NLM_F_ACK, body, attrs, tuple(extra_attrs))
 
 
@@ -500,7 +500,7 @@ def encode_sa_id(msg_type: int, dst: str, proto: int, spi: int, src: str | None 
     IPcomp (hao, route2) by destination and source, not by SPI."""
     body = {"daddr": _raw(dst), "spi": spi, "family": _family(dst), "proto": proto}
     attrs = [("XFRMA_SRCADDR", _raw(src)), *_mark(mark)]
-    return _message(xfrm_usersa_id, msg_type, NLM_F_REQUEST | NLM_F_ACK, body, attrs,
+    return build_message(xfrm_usersa_id, msg_type, NLM_F_REQUEST | NLM_F_ACK, body, attrs,
                     tuple(extra_attrs))
 
 
@@ -517,7 +517,7 @@ def encode_policy(direction: int, src: str, dst: str, *, upper_proto: int = 0,
             "aalgos": ALL_ALGOS, "ealgos": ALL_ALGOS, "calgos": ALL_ALGOS} for t in tmpls]
     body = {"sel": sel, "lft": NO_LIMITS, "priority": priority, "dir": direction}
     attrs = ([("XFRMA_TMPL", vec)] if vec else []) + _mark(mark)
-    return _message(xfrm_userpolicy_info, XFRM_MSG_UPDPOLICY if update else XFRM_MSG_NEWPOLICY,
+    return build_message(xfrm_userpolicy_info, XFRM_MSG_UPDPOLICY if update else XFRM_MSG_NEWPOLICY,
                     NLM_F_REQUEST | NLM_F_ACK, body, attrs, tuple(extra_attrs))
 
 
@@ -526,7 +526,7 @@ def encode_policy_id(msg_type: int, direction: int, src: str, dst: str, *,
                      mark: int | None = None) -> bytearray:
     """GETPOLICY or DELPOLICY of the policy with exactly this selector."""
     body = {"sel": _selector(src, dst, upper_proto, mh_type), "dir": direction}
-    return _message(xfrm_userpolicy_id, msg_type, NLM_F_REQUEST | NLM_F_ACK, body, _mark(mark))
+    return build_message(xfrm_userpolicy_id, msg_type, NLM_F_REQUEST | NLM_F_ACK, body, _mark(mark))
 
 
 def encode_migrate(sel_src: str, sel_dst: str, direction: int,
@@ -545,14 +545,14 @@ def encode_migrate(sel_src: str, sel_dst: str, direction: int,
            for m in moves]
     body = {"sel": _selector(sel_src, sel_dst, upper_proto, mh_type, dport),
             "dir": direction}
-    return _message(xfrm_userpolicy_id, XFRM_MSG_MIGRATE, NLM_F_REQUEST | NLM_F_ACK, body,
+    return build_message(xfrm_userpolicy_id, XFRM_MSG_MIGRATE, NLM_F_REQUEST | NLM_F_ACK, body,
                     [("XFRMA_MIGRATE", vec), *_mark(mark)], tuple(extra_attrs))
 
 
 def encode_flush_sa() -> bytearray:
     """FLUSHSA of every protocol: proto 0 (IPSEC_PROTO_ANY would spare the
     hao and route2 states); 17 bytes, unpadded, as iproute2 sends it."""
-    data = _message(xfrm_usersa_flush, XFRM_MSG_FLUSHSA, NLM_F_REQUEST | NLM_F_ACK,
+    data = build_message(xfrm_usersa_flush, XFRM_MSG_FLUSHSA, NLM_F_REQUEST | NLM_F_ACK,
                     {"proto": 0})[:17]
     struct.pack_into("=I", data, 0, len(data))
     return data
@@ -560,10 +560,10 @@ def encode_flush_sa() -> bytearray:
 
 def encode_flush_policy() -> bytearray:
     """FLUSHPOLICY (main policy type: no XFRMA_POLICY_TYPE)."""
-    return _message(_empty, XFRM_MSG_FLUSHPOLICY, NLM_F_REQUEST | NLM_F_ACK, {})
+    return build_message(_empty, XFRM_MSG_FLUSHPOLICY, NLM_F_REQUEST | NLM_F_ACK, {})
 
 
-def _decode(cls: type[nlmsg], data: bytes) -> nlmsg:
+def decode_message(cls: type[nlmsg], data: bytes) -> nlmsg:
     msg = cls(bytes(data))
     msg.decode()
     return msg
@@ -583,10 +583,10 @@ def parse_sa(data: bytes) -> dict:
     """A NEWSA, UPDSA or DELSA message (reply or notification) as a dict;
     a DELSA notification carries the state in XFRMA_SA."""
     if struct.unpack_from("=H", data, 4)[0] == XFRM_MSG_DELSA:
-        msg = _decode(xfrm_usersa_id, data)
+        msg = decode_message(xfrm_usersa_id, data)
         info = msg.get_attr("XFRMA_SA")
     else:
-        msg = info = _decode(xfrm_usersa_info, data)
+        msg = info = decode_message(xfrm_usersa_info, data)
     family = info["family"]
     return {"type": msg["header"]["type"], "family": family,
             "src": _text(info["saddr"], family), "dst": _text(info["id"]["daddr"], family),
@@ -599,7 +599,7 @@ def parse_sa(data: bytes) -> dict:
 
 def parse_policy(data: bytes) -> dict:
     """A NEWPOLICY message (a dump entry) as a dict; templates as Tmpl."""
-    msg = _decode(xfrm_userpolicy_info, data)
+    msg = decode_message(xfrm_userpolicy_info, data)
     sel = msg["sel"]
     family = sel["family"]
 
@@ -696,7 +696,7 @@ class Xfrm(_Socket):
 
     def dump_sa_messages(self) -> list[bytes]:
         """The SAD dump's messages as they came, netlink header and all."""
-        return self._talk(_message(_empty, XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP, {}))
+        return self._talk(build_message(_empty, XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP, {}))
 
     def add_policy(self, direction: int, src: str, dst: str, **kw) -> None:
         """Add a policy (update=True: replace it); keywords as encode_policy()."""
@@ -707,7 +707,7 @@ class Xfrm(_Socket):
         self._talk(encode_policy_id(XFRM_MSG_DELPOLICY, direction, src, dst, **kw))
 
     def dump_policy(self) -> list[dict]:
-        return [parse_policy(m) for m in self._talk(_message(
+        return [parse_policy(m) for m in self._talk(build_message(
             _empty, XFRM_MSG_GETPOLICY, NLM_F_REQUEST | NLM_F_DUMP, {}))]
 
     def flush(self) -> None:
@@ -748,7 +748,7 @@ class Xfrm(_Socket):
                 if seq != self.seq:
                     continue
                 if msg_type == NLMSG_ERROR:
-                    ack = _decode(_ack, msg)
+                    ack = decode_message(_ack, msg)
                     if ack["error"]:
                         raise XfrmError(-ack["error"], ack.get_attr("NLMSGERR_ATTR_MSG"))
                     return replies

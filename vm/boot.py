@@ -74,7 +74,7 @@ def vng_argv(image: Path, command: list[str], kvm: bool, rwdirs: list[Path],
     return argv
 
 
-def _pump(stream, sinks, prefix: bytes = b"", files_dir: Path | None = None) -> None:
+def pump(stream, sinks, prefix: bytes = b"", files_dir: Path | None = None) -> None:
     """Copy the guest's stdout to the log (as is) and the terminal (prefixed);
     with files_dir, handoff lines become files there instead."""
     log_sink, *echo = sinks
@@ -126,19 +126,19 @@ def boot(image: Path, command: list[str], outdir: Path, runner: Runner, *, kvm: 
                 return BootResult(0, console, stdout_log, 0.0)
             out = files_open.enter_context(open(stdout_log, "wb"))
             sinks = [out] + ([sys.stdout.buffer] if echo else [])
-            pump = threading.Thread(target=_pump, daemon=True,
-                                    args=(proc.stdout, sinks, echo_prefix.encode(),
-                                          outdir if files else None))
-            pump.start()
+            pumping = threading.Thread(target=pump, daemon=True,
+                                       args=(proc.stdout, sinks, echo_prefix.encode(),
+                                             outdir if files else None))
+            pumping.start()
             try:
                 rc = proc.wait(timeout=timeout)
             except TimeoutExpired:
                 kill(proc)
-                pump.join(5)
+                pumping.join(5)
                 _raise_if_crashed(console, outdir)
                 raise MipError(f"guest timed out after {timeout:.0f} s and was killed; "
                                f"console kept in {console}", Exit.BOOT_FAILURE) from None
-            pump.join(10)
+            pumping.join(10)
     seconds = time.monotonic() - start
     log.info("guest exited %d after %.1f s", rc, seconds)
     _raise_if_crashed(console, outdir)

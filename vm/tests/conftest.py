@@ -44,3 +44,31 @@ def debian_source(request) -> Path:
         pytest.fail(f"{src} missing: run `mip6kit run --base {request.param}` first, "
                     "which extracts it")
     return src
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """pid -> command line of every process below pid."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = ppid
+    found, frontier = {}, {pid}
+    while frontier:
+        frontier = {child for child, ppid in parents.items() if ppid in frontier}
+        for child in frontier:
+            try:
+                found[child] = (Path(f"/proc/{child}/cmdline").read_bytes()
+                                .replace(b"\0", b" ").decode())
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture
+def descendants():
+    """pid -> {pid: command line} of the processes below it: a test finds the
+    qemu of the mip6kit it started, never another run's (no pkill -f)."""
+    return _descendants

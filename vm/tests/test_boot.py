@@ -46,7 +46,7 @@ def test_handoff_lines_become_files(tmp_path):
     stream = io.BytesIO(b"KTAP version 1\n" + handoff.encode("results.json", b'{"t": 1}\n')
                         + handoff.PREFIX + b"junit.xml !!notbase64\n" + b"ok 1 t\n")
     log, term = io.BytesIO(), io.BytesIO()
-    boot._pump(stream, [log, term], b"[patched] ", tmp_path)
+    boot.pump(stream, [log, term], b"[patched] ", tmp_path)
     assert (tmp_path / "results.json").read_bytes() == b'{"t": 1}\n'
     assert not (tmp_path / "junit.xml").exists(), "a damaged line must not become a file"
     assert log.getvalue() == b"KTAP version 1\nok 1 t\n"
@@ -70,5 +70,5 @@ def test_closed_stdout_does_not_stop_the_pump():
     drains into the log, so virtme-ng never blocks on a full pipe."""
     lines = b"".join(b"ok %d\n" % i for i in range(1000))
     log_sink = io.BytesIO()
-    boot._pump(io.BytesIO(lines), [log_sink, _ClosedPipe()], b"[patched] ")
+    boot.pump(io.BytesIO(lines), [log_sink, _ClosedPipe()], b"[patched] ")
     assert log_sink.getvalue() == lines

@@ -71,29 +71,8 @@ def test_stream_copies_the_ktap_and_reports_each_run(capsys):
         "6.1 patched: run 2 of 2: 3 results, 0 failed"]
 
 
-def _descendants(pid: int) -> dict[int, str]:
-    """pid -> command line of every process below pid."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError):
-            continue
-        parents[int(stat.parent.name)] = ppid
-    found, frontier = {}, {pid}
-    while frontier:
-        frontier = {child for child, ppid in parents.items() if ppid in frontier}
-        for child in frontier:
-            try:
-                found[child] = (Path(f"/proc/{child}/cmdline").read_bytes()
-                                .replace(b"\0", b" ").decode())
-            except OSError:
-                pass
-    return found
-
-
 @pytest.mark.vm
-def test_sigterm_stops_the_campaign_and_keeps_its_summary(tmp_path):
+def test_sigterm_stops_the_campaign_and_keeps_its_summary(tmp_path, descendants):
     """SIGTERM during a guest: no qemu of the campaign survives, the
     summary is still written, exit 143."""
     out = tmp_path / "results.txt"
@@ -101,7 +80,7 @@ def test_sigterm_stops_the_campaign_and_keeps_its_summary(tmp_path):
                              "--out", str(out)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
-    while not (qemu := [p for p, cmd in _descendants(proc.pid).items()
+    while not (qemu := [p for p, cmd in descendants(proc.pid).items()
                         if cmd.startswith("/usr/bin/qemu-system")]):
         assert proc.poll() is None and time.monotonic() < deadline, "no guest started"
         time.sleep(0.5)

@@ -4,7 +4,6 @@ processes, no mocks."""
 
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -48,12 +47,21 @@ def test_dry_run_prints_by_the_same_path_and_only_queries_run(tmp_path, capsys):
     assert dry.run(["echo", "asked"], capture=True, query=True).stdout == "asked\n"
 
 
-def test_stream_hands_over_each_line_as_it_comes():
-    seen: list[tuple[float, str]] = []
-    rc = Runner().stream(["sh", "-c", "echo one; sleep 1; echo two >&2; exit 4"],
-                         lambda line: seen.append((time.monotonic(), line)))
-    assert rc == 4 and [line for _, line in seen] == ["one\n", "two\n"]
-    assert seen[1][0] - seen[0][0] > 0.5, "the first line came only at the end"
+def test_stream_hands_over_each_line_as_it_comes(tmp_path):
+    """The child prints its second line only once on_line has seen the
+    first (it waits for the file on_line makes): a stream that handed lines
+    over only at the end would see "late" instead."""
+    go = tmp_path / "go"
+    script = (f"echo one; i=0; while [ ! -e {go} ] && [ $i -lt 300 ]; do sleep 0.1; "
+              "i=$((i+1)); done; [ -e {go} ] && echo two >&2 || echo late; exit 4")
+    seen: list[str] = []
+
+    def on_line(line: str) -> None:
+        seen.append(line)
+        go.touch()
+
+    assert Runner().stream(["sh", "-c", script.replace("{go}", str(go))], on_line) == 4
+    assert seen == ["one\n", "two\n"]
 
 
 def test_kill_all_stops_every_group_and_starts_no_other():

@@ -73,14 +73,16 @@ def test_independent_ha_migrates_type_selective_policy(cli, tmp_path, variant, e
         assert "FAIL: MIGRATE of the MH type 5 (BU) policy: ENOENT" in res.stdout
 
 
-def _qemu_running(command: str) -> str:
-    """A pgrep -f pattern for the qemu of one guest: virtme-ng passes the
-    guest command base64-encoded on the kernel command line."""
-    return f"qemu-system.*{base64.b64encode(command.encode()).decode()}"
+def _qemu_of(descendants, pid: int, command: str) -> list[int]:
+    """The qemu below pid that runs command: virtme-ng passes the guest
+    command base64-encoded on the kernel command line."""
+    encoded = base64.b64encode(command.encode()).decode()
+    return [p for p, cmd in descendants(pid).items()
+            if cmd.startswith("/usr/bin/qemu-system") and encoded in cmd]
 
 
 @pytest.mark.parametrize("signum", ["SIGTERM", "SIGHUP"])
-def test_signal_kills_the_guest(tmp_path, signum):
+def test_signal_kills_the_guest(tmp_path, signum, descendants):
     """timeout(1) and CI cancels send SIGTERM, a closed terminal SIGHUP:
     mip6kit exits 128 + the signal and leaves no qemu behind (virtme-ng runs
     in its own session)."""
@@ -89,13 +91,8 @@ def test_signal_kills_the_guest(tmp_path, signum):
                              str(tmp_path), "--", "sleep", marker], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
-    def qemu_alive() -> bool:
-        ps = subprocess.run(["pgrep", "-f", _qemu_running(f"sleep {marker}")],
-                            capture_output=True)
-        return ps.returncode == 0
-
     deadline = time.monotonic() + 300
-    while not qemu_alive():
+    while not (qemu := _qemu_of(descendants, proc.pid, f"sleep {marker}")):
         assert proc.poll() is None and time.monotonic() < deadline, "the guest never started"
         time.sleep(0.5)
     sig = signal.Signals[signum]
@@ -103,8 +100,15 @@ def test_signal_kills_the_guest(tmp_path, signum):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + sig, err
     assert f"terminated ({signum})" in err and "Traceback" not in err, err
-    time.sleep(1)
-    assert not qemu_alive(), f"qemu outlived mip6kit after {signum}"
+    _assert_gone(qemu, f"qemu outlived mip6kit after {signum}")
+
+
+def _assert_gone(pids: list[int], why: str) -> None:
+    """The processes end within 10 s (qemu exits a moment after its killer)."""
+    deadline = time.monotonic() + 10
+    while alive := [p for p in pids if Path(f"/proc/{p}").exists()]:
+        assert time.monotonic() < deadline, f"{why}: {alive}"
+        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("base", ["6.12", "6.1"])
@@ -118,7 +122,7 @@ def test_built_kernel_passes_config_check(cli, tmp_path, base):
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_guest_death_leaves_a_partial_matrix(tmp_path):
+def test_guest_death_leaves_a_partial_matrix(tmp_path, descendants):
     """qemu killed mid-run (a guest that dies): exit 5, and matrix.txt holds
     the tests that finished and marks the rest unfinished."""
     timeout = f"{100 + os.getpid() % 1000 / 1000:g}"  # marks this run's qemu
@@ -126,15 +130,17 @@ def test_guest_death_leaves_a_partial_matrix(tmp_path):
                              "--run-dir", str(tmp_path), "--test-timeout", timeout,
                              "-k", "test_hao_checksum"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    qemu = _qemu_running(shlex.join(verifier_command(["-k", "test_hao_checksum"],
-                                                     float(timeout), ["test_hao_checksum.py"])))
+    command = shlex.join(verifier_command(["-k", "test_hao_checksum"], float(timeout),
+                                          ["test_hao_checksum.py"]))
     ktap = tmp_path / "baseline/guest-stdout.log"
     deadline = time.monotonic() + 900
     second = re.compile(r"^(not )?ok 2 ", re.M)  # two tests done, more to come
     while not (ktap.is_file() and second.search(ktap.read_text())):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
-    assert subprocess.run(["pkill", "-KILL", "-f", qemu]).returncode == 0
+    qemu = _qemu_of(descendants, proc.pid, command)
+    assert len(qemu) == 1, f"no single qemu of this run below {proc.pid}: {qemu}"
+    os.kill(qemu[0], signal.SIGKILL)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == Exit.BOOT_FAILURE, err
     table = (tmp_path / "matrix.txt").read_text()
