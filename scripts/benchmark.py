@@ -26,6 +26,7 @@ from pathlib import Path
 
 from mip6kit import boot
 from mip6kit.cache import cache_root
+from mip6kit.tree import DEBIAN_BASES, DEFAULT_BASE
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout
 
@@ -146,7 +147,7 @@ def run(bench: Bench, base: str, cache: Path, cold: bool) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--base", default="6.12", choices=["6.12", "6.1"])
+    ap.add_argument("--base", default=DEFAULT_BASE, choices=list(DEBIAN_BASES))
     ap.add_argument("--cold", action="store_true",
                     help="fresh clone + empty cache first (adds two cold kernel builds)")
     ap.add_argument("--out", type=Path, default=ROOT / "scripts/benchmark-results.txt")

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mip6kit.tree import DEBIAN_BASES
+
 ROOT = Path(__file__).resolve().parents[1]  # the checkout
 
 MODES = ("udp", "udp-dstopt", "mh")
@@ -78,7 +80,7 @@ def table(base: str, samples: dict[str, dict[str, list[float]]], count: int) -> 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", action="append", choices=["6.12", "6.1"])
+    ap.add_argument("--base", action="append", choices=list(DEBIAN_BASES))
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--count", type=int, default=50000)
     ap.add_argument("--out", type=Path, default=ROOT / "scripts/sendcost-results.txt")
@@ -90,7 +92,7 @@ def main() -> int:
         stamp = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
         text = [f"# sendcost {stamp}: scripts/sendcost.py --reps {args.reps} "
                 f"--count {args.count}, TCG with {ICOUNT}"]
-        for base in args.base or ["6.12", "6.1"]:
+        for base in args.base or list(DEBIAN_BASES):
             samples = {k: {m: [] for m in MODES} for k in ("baseline", "patched")}
             for _ in range(args.reps):
                 for kernel in ("baseline", "patched"):  # alternating boots

@@ -10,7 +10,7 @@ a writable copy in /tmp.  Each script runs REPEAT times in a row, each under
 timeout(1).  Its output goes to stdout as KTAP diagnostic lines, then "ok N"
 or "not ok N" for the script; selftests.json (verifier/handoff.py) is
 handed back after each script, so a guest that dies keeps what finished.
-A test whose outcome is not the same in every repeat is "flaky": under TCG
+A test whose outcome is not the same in every repeat is Outcome.FLAKY: under TCG
 some upstream tests race their own helpers, and only a difference that
 holds in every repeat says something about the kernel.
 
@@ -37,6 +37,7 @@ from pathlib import Path
 
 from mip6kit.verifier import contract, handoff
 from mip6kit.verifier.cmd import stream
+from mip6kit.verifier.contract import Outcome
 
 TEST_LINE = re.compile(r"^\s*TEST:\s*(?P<name>.*?)\s*\[\s*(?P<res>OK|FAIL|SKIP|XFAIL)\s*\]\s*$")
 VERDICT_LINE = re.compile(r"^\s*(?P<res>PASS|FAIL|SKIP):\s*(?P<name>.+?)\s*$")
@@ -44,17 +45,17 @@ CASE_FAILED = re.compile(r"^\s*Case (?P<name>.*) returned \S+, expected \S+\s*$"
 # bash's "./x.sh: line N: NAME: command not found": a helper the staged
 # directory lacks, so the script's results say nothing (vm/selftests.py)
 NOT_FOUND = re.compile(r": (?P<cmd>[\w.+-]+): command not found\s*$", re.MULTILINE)
-OUTCOME = {"OK": "passed", "PASS": "passed", "FAIL": "failed", "SKIP": "skipped",
-           "XFAIL": "xfailed"}
+OUTCOME = {"OK": Outcome.PASSED, "PASS": Outcome.PASSED, "FAIL": Outcome.FAILED,
+           "SKIP": Outcome.SKIPPED, "XFAIL": Outcome.XFAILED}
 KSFT_SKIP = 4
 TIMED_OUT = 124  # timeout(1)
 
 
-def parse(script: str, output: str, rc: int) -> dict[str, str]:
+def parse(script: str, output: str, rc: int) -> dict[str, Outcome]:
     """Test name -> outcome for one script's output and exit code."""
-    tests: dict[str, str] = {}
+    tests: dict[str, Outcome] = {}
 
-    def add(name: str, outcome: str) -> None:
+    def add(name: str, outcome: Outcome) -> None:
         key, n = name, 1
         while key in tests:  # the same text twice in one script
             n += 1
@@ -66,9 +67,9 @@ def parse(script: str, output: str, rc: int) -> dict[str, str]:
                  if re.fullmatch(r"ipv[46] [a-z_ -]+", ln.strip())]
         for i, case in enumerate(cases):
             last = i == len(cases) - 1
-            add(case, "failed" if last and rc != 0 else "passed")
+            add(case, Outcome.FAILED if last and rc != 0 else Outcome.PASSED)
         if rc != 0 and not cases:
-            add(script, "failed")
+            add(script, Outcome.FAILED)
         return tests
     listed_all = False  # TEST: lines list every test; Case lines only failures
     for line in output.splitlines():
@@ -76,11 +77,11 @@ def parse(script: str, output: str, rc: int) -> dict[str, str]:
             add(m["name"], OUTCOME[m["res"]])
             listed_all = True
         elif (c := CASE_FAILED.match(line)):
-            add(c["name"], "failed")
+            add(c["name"], Outcome.FAILED)
     if not listed_all:
-        add(script, "passed" if rc == 0 else "skipped" if rc == KSFT_SKIP else "failed")
+        add(script, Outcome.PASSED if rc == 0 else Outcome.SKIPPED if rc == KSFT_SKIP else Outcome.FAILED)
     elif rc == TIMED_OUT:
-        add(f"{script} (timed out)", "failed")
+        add(f"{script} (timed out)", Outcome.FAILED)
     return tests
 
 
@@ -108,8 +109,8 @@ def merge(runs: list[dict]) -> dict:
     across the repeats is 'flaky'."""
     tests: dict[str, str] = {}
     for name in dict.fromkeys(t for r in runs for t in r["tests"]):
-        seen = {r["tests"].get(name, "missing") for r in runs}
-        tests[name] = seen.pop() if len(seen) == 1 else "flaky"
+        seen = {r["tests"].get(name, Outcome.MISSING) for r in runs}
+        tests[name] = seen.pop() if len(seen) == 1 else Outcome.FLAKY
     return {"args": runs[-1]["args"], "rc": [r["rc"] for r in runs],
             "seconds": round(sum(r["seconds"] for r in runs), 1), "tests": tests,
             "tail": runs[-1]["tail"],
@@ -132,8 +133,8 @@ def main(argv: list[str]) -> int:
             print(f"# running {spec} ({i + 1} of {repeat})", flush=True)
             runs.append(run_script(workdir, spec, timeout))
         res = results[spec] = merge(runs)
-        bad = [t for t, o in res["tests"].items() if o == "failed"]
-        flaky = sum(o == "flaky" for o in res["tests"].values())
+        bad = [t for t, o in res["tests"].items() if o == Outcome.FAILED]
+        flaky = sum(o == Outcome.FLAKY for o in res["tests"].values())
         print(f"# {spec}: {len(res['tests'])} tests, {len(bad)} failed, {flaky} flaky, "
               f"exit {res['rc']}, {res['seconds']} s")
         if res["missing"]:

@@ -93,7 +93,7 @@ class Row:
 
     @property
     def flaky(self) -> bool:
-        return "flaky" in self.outcomes.values()
+        return Outcome.FLAKY in self.outcomes.values()
 
     @property
     def differs(self) -> bool:
@@ -102,7 +102,7 @@ class Row:
     @property
     def pre_existing(self) -> bool:
         """Fails on every kernel (a flaky row is listed as flaky only)."""
-        return not self.flaky and not self.differs and "failed" in self.outcomes.values()
+        return not self.flaky and not self.differs and Outcome.FAILED in self.outcomes.values()
 
 
 def compare(results: dict[str, dict], specs: list[str]) -> list[Row]:
@@ -113,13 +113,13 @@ def compare(results: dict[str, dict], specs: list[str]) -> list[Row]:
         per = {v: r.get(spec) for v, r in results.items()}
         if any(p is None for p in per.values()):
             rows.append(Row(spec, "(whole script)",
-                            {v: "unfinished" if p is None else "ran" for v, p in per.items()}))
+                            {v: Outcome.UNFINISHED if p is None else "ran" for v, p in per.items()}))
             continue
         names = list(dict.fromkeys(t for p in per.values() for t in p["tests"]))
         for name in names:
-            outcomes = {v: p["tests"].get(name, "missing") for v, p in per.items()}
+            outcomes = {v: p["tests"].get(name, Outcome.MISSING) for v, p in per.items()}
             reason = ""
-            if "failed" in outcomes.values():  # the first kernel's last lines
+            if Outcome.FAILED in outcomes.values():  # the first kernel's last lines
                 tail = next(iter(per.values()))["tail"][-3:]
                 reason = "".join(tail).strip().replace("\n", " | ")[:160]
             rows.append(Row(spec, name, outcomes, reason))
@@ -146,8 +146,9 @@ def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
                 cells.append(f"{v} unfinished")
                 continue
             o = list(res["tests"].values())
-            cells.append(f"{v} {o.count('passed')}/{o.count('failed')}/{o.count('skipped')}"
-                         f"/{o.count('flaky')} ({res['seconds']:.0f} s)")
+            counts = "/".join(str(o.count(k)) for k in (Outcome.PASSED, Outcome.FAILED,
+                                                          Outcome.SKIPPED, Outcome.FLAKY))
+            cells.append(f"{v} {counts} ({res['seconds']:.0f} s)")
         lines.append(f"  {spec:<28} " + "  ".join(cells))
     differ = [r for r in rows if r.differs]
     pre = [r for r in rows if r.pre_existing]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from mip6kit.cache import cache_root
+from mip6kit.tree import DEBIAN_BASES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +37,7 @@ def cli():
     return run
 
 
-@pytest.fixture(params=["6.12", "6.1"])
+@pytest.fixture(params=list(DEBIAN_BASES))
 def debian_source(request) -> Path:
     """The extracted linux-source-X tree of each base in the cache."""
     src = cache_root() / f"sources/linux-source-{request.param}"

@@ -16,8 +16,9 @@ from mip6kit import export, resources, scratch, tree
 from mip6kit.cache import cache_root
 from mip6kit.cli import main
 from mip6kit.proc import Runner
+from mip6kit.tree import DEBIAN_BASES
 
-BASES = ("6.12", "6.1")
+BASES = tuple(DEBIAN_BASES)
 
 
 def scratch_copy(base: str, dest: Path) -> Path:

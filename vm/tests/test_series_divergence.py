@@ -59,8 +59,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PATCHES = Path(__file__).resolve().parents[2] / "patches"
-BASES = ("6.12", "6.1")
+from mip6kit import resources
+from mip6kit.tree import DEBIAN_BASES
+
+PATCHES = resources.patches()
+BASES = tuple(DEBIAN_BASES)
 
 # (subject, part) -> (digest, why).  Every current divergence between the two series.
 EXPLAINED: dict[tuple[str, str], tuple[str, str]] = {
