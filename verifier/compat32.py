@@ -3,7 +3,7 @@
 
 verifier/helpers/nlxfrm32.c sends one request as a 32-bit process and
 prints the answers in hex.  The host builds it before the guest boots
-(vm/pipeline.py, into $MIP6KIT_HELPERS); without that, as when the
+(vm/guestrun.py, into $MIP6KIT_HELPERS); without that, as when the
 verifier is run by hand, it is built here on first use.
 
 The 32-bit layout of a NEWSA differs from the 64-bit one only in its
@@ -32,7 +32,7 @@ _built: Path | None = None
 
 def build_argv(out: Path) -> list[str]:
     """The command that builds the helper as out: the host runs it
-    (vm/pipeline.py, through its Runner), or the guest when the host did not."""
+    (vm/guestrun.py, through its Runner), or the guest when the host did not."""
     return ["gcc", "-m32", "-static", "-O2", "-Wall", "-o", str(out), str(SOURCE)]
 
 

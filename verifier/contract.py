@@ -103,7 +103,7 @@ class GuestArgs:
         know are pytest's too.  A bad value exits 2 with a usage message."""
         ours, sep, theirs = _split(argv)
         p = argparse.ArgumentParser(prog="python -m mip6kit.verifier.guest",
-                                    usage=cls.__doc__)
+                                    usage=cls.__doc__, add_help=False, allow_abbrev=False)
         p.add_argument("--test-timeout", type=_seconds, default=None)
         p.add_argument("--modules", type=lambda s: [m for m in s.split(",") if m], default=[])
         known, rest = p.parse_known_args(ours)

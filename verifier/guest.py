@@ -18,7 +18,7 @@ the object (debug profile).
 
 Each phase of a test (setup, call, teardown) has a timeout,
 --test-timeout=S: a hung test fails alone and the run goes on.
-The host always passes it (its default is vm/pipeline.py's TEST_TIMEOUT);
+The host always passes it (its default is vm/spec.py's TEST_TIMEOUT);
 without it, as when a developer runs the verifier by hand, there is none.
 (pytest-timeout cannot be used: it writes its stack dump through pytest's
 terminal reporter, which KTAP replaces.)

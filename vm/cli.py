@@ -29,7 +29,7 @@ from mip6kit import (
 from mip6kit.boot import boot
 from mip6kit.cache import cache_root
 from mip6kit.errors import Exit, MipError, Terminated, exit_code_epilog
-from mip6kit.proc import Runner
+from mip6kit.proc import Runner, resume
 
 log = logging.getLogger("mip6kit")
 
@@ -371,7 +371,8 @@ def _terminate(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    previous = {s: signal.signal(s, _terminate) for s in FATAL_SIGNALS}
+    previous = {signal.SIGINT: signal.getsignal(signal.SIGINT)}  # flakiness may ignore it
+    previous |= {s: signal.signal(s, _terminate) for s in FATAL_SIGNALS}
     try:
         return _main(argv)
     finally:  # a caller that imports main() gets its own handlers back
@@ -380,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    resume()
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO

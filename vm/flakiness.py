@@ -141,7 +141,8 @@ def one_kernel(base: str, kernel: str, spec: FlakinessSpec, base_dir: Path,
     run_dir.mkdir(parents=True, exist_ok=True)
     label = f"{base} {kernel}"
     start = time.monotonic()
-    argv = [sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base, *variant,
+    kvm = [] if spec.guest.kvm is None else ["--kvm" if spec.guest.kvm else "--no-kvm"]
+    argv = [sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base, *variant, *kvm,
             "--run-dir", str(run_dir), "--timeout", f"{spec.runs * spec.guest.timeout:.0f}",
             "--", "sh", "-c", loop]
     with (run_dir / "ktap.txt").open("w") as ktap_file, \
@@ -183,7 +184,10 @@ def run(spec: FlakinessSpec, cache: Path, runner: Runner) -> Exit | int:
 
     def one_base(base: str) -> list[tuple[str, bool]]:
         base_dir = new_rundir(cache, f"flakiness-{base}")
-        staged = stage(base, base_dir, cache, runner)
+        try:
+            staged = stage(base, base_dir, cache, runner)
+        except MipError as e:  # a build stopped by kill_all(), or one that failed
+            return [(f"{base}: not started ({e})", False)]
         results = []
         for kernel in spec.kernels:
             try:
@@ -204,7 +208,8 @@ def run(spec: FlakinessSpec, cache: Path, runner: Runner) -> Exit | int:
                     done = future.result()
                     break
                 except (Terminated, KeyboardInterrupt) as e:  # stop every guest, then summarise
-                    stopped = e
+                    stopped = stopped or e
+                    _ignore_signals()  # a second signal must not cut the summary short
                     proc.kill_all()
             for text, ok in done:
                 all_ok &= ok
@@ -217,6 +222,13 @@ def run(spec: FlakinessSpec, cache: Path, runner: Runner) -> Exit | int:
     if stopped is not None:
         raise stopped
     return Exit.PASS if all_ok else Exit.TEST_FAILURE
+
+
+def _ignore_signals() -> None:
+    """From the first stop on, the summary is written whatever comes; the
+    CLI's main() restores the handlers on its way out."""
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _default_out() -> Path:

@@ -134,6 +134,10 @@ def run_log(path: Path | None) -> Iterator[None]:
     root.addHandler(handler)
     try:
         yield
+    except MipError as e:  # the CLI reports it to the terminal once the job is gone
+        handler.handle(log.makeRecord(log.name, logging.ERROR, __file__, 0,
+                                      "%s (exit %d)", (e, e.code), None))
+        raise
     finally:
         root.removeHandler(handler)
         handler.close()

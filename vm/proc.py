@@ -108,14 +108,17 @@ class Runner:
 
     def stream(self, argv: list[str], on_line: Callable[[str], None], *,
                cwd: Path | None = None, env: dict | None = None,
-               hint: str = SETUP_HINT) -> int:
+               hint: str = SETUP_HINT, stop: int = signal.SIGTERM) -> int:
         """Run argv to its end, its stdout and stderr (merged, as text) handed
-        to on_line line by line as they come; returns its exit code."""
+        to on_line line by line as they come; returns its exit code.  An
+        interrupted child gets SIGTERM, so that make deletes the targets it
+        was writing (a SIGKILLed make can leave a truncated .o that looks
+        newer than its source)."""
         if self._skip(argv, cwd, False):
             return 0
         with self.spawn(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                         stderr=subprocess.STDOUT, text=True, errors="replace",
-                        hint=hint) as proc:
+                        hint=hint, stop=stop) as proc:
             assert proc is not None and proc.stdout is not None
             for line in proc.stdout:
                 on_line(line)
@@ -147,15 +150,14 @@ class Runner:
         except BaseException:
             kill(proc, stop)
             raise
-        finally:
+        finally:  # stdout is left open: a caller's thread may still be reading it
             with _lock:
                 _live.pop(proc, None)
-            if proc.stdout is not None:
-                proc.stdout.close()
 
 
-def reset_for_tests() -> None:
-    """Allow new children again after kill_all() (host tests only)."""
+def resume() -> None:
+    """Allow new children again after kill_all(): the CLI's main() starts
+    with it, so that a caller that runs main() twice is not left stopped."""
     global _stopping
     with _lock:
         _stopping = False

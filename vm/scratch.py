@@ -87,7 +87,7 @@ def sync(origin: Path, src: Path, overlay: Path, patches: list[Path], runner: Ru
     if runner.dry_run:
         runner.run(rsync + [f"{origin}/", f"{src}/"])
         for p in patches:
-            runner.run(["patch", "-p1", "-d", "STAGING", "-i", str(p)])
+            runner.run(patch_argv(Path("STAGING"), p))
         return SyncResult()
     marker = src.with_name(src.name + ".sync-incomplete")
     if marker.exists():
@@ -175,13 +175,17 @@ def display_name(patch: Path) -> str:
     return f"{patch.parent.name}/{patch.name}"
 
 
+def patch_argv(stage: Path, patch: Path) -> list[str]:
+    """The patch(1) call that applies patch in stage (a dry run prints it)."""
+    return ["patch", "-p1", "-N", "--batch", "--no-backup-if-mismatch", "--reject-file=-",
+            "-d", str(stage), "-i", str(patch)]
+
+
 def apply_patch(stage: Path, patch: Path, origin: Path, announce: bool = True) -> None:
     """patch -p1 in stage; origin only names the tree in the error."""
     if announce:
         log.info("applying %s", display_name(patch))
-    res = Runner().run(["patch", "-p1", "-N", "--batch", "--no-backup-if-mismatch",
-                        "--reject-file=-", "-d", str(stage), "-i", str(patch)],
-                       capture=True, check=False)
+    res = Runner().run(patch_argv(stage, patch), capture=True, check=False)
     if res.returncode != 0:
         raise MipError(f"{display_name(patch)} does not apply to {origin}:\n"
                        f"{res.stdout.strip()}\n{res.stderr.strip()}\n"

@@ -15,7 +15,7 @@ from mip6kit.proc import Runner
 @pytest.fixture(autouse=True)
 def _fresh_registry():
     yield
-    proc.reset_for_tests()
+    proc.resume()
 
 
 def test_run_captures_and_a_failure_names_the_command_and_its_stderr():

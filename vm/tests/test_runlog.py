@@ -7,6 +7,9 @@ thread's lines."""
 import logging
 import threading
 
+import pytest
+
+from mip6kit.errors import Exit, MipError
 from mip6kit.job import RunLog, run_log
 
 log = logging.getLogger("mip6kit.test")
@@ -57,3 +60,11 @@ def test_a_job_threads_helpers_still_reach_its_log(tmp_path):
         t.start()
         t.join(5)
     assert "line of a guest thread" in (tmp_path / "job.log").read_text()
+
+
+def test_the_error_that_ends_a_job_is_in_its_log(tmp_path):
+    """The CLI reports a MipError after the job's block has closed its log:
+    the log gets it first."""
+    with pytest.raises(MipError), run_log(tmp_path / "job.log"):
+        raise MipError("make failed", Exit.BUILD_FAILURE)
+    assert "make failed (exit 3)" in (tmp_path / "job.log").read_text()

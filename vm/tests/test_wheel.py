@@ -10,9 +10,11 @@ editable-install hook, so every mip6kit file the commands read is the
 wheel's."""
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -24,11 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def installed(tmp_path_factory) -> Path:
     """The bin directory of a fresh venv holding the wheel of this checkout."""
     tmp = tmp_path_factory.mktemp("wheel")
+    # from a copy of the checkout's files: setuptools would reuse a stale build/
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(tmp / "dist"), str(ROOT)],
+                    "--no-build-isolation", "-w", str(tmp / "dist"), str(source)],
                    check=True, capture_output=True, text=True, cwd=tmp)
     wheels = list((tmp / "dist").glob("mip6kit-*.whl"))
     assert len(wheels) == 1, wheels
+    _assert_modules_are_the_sources(wheels[0])
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / "venv")],
                    check=True)
     venv_python = tmp / "venv/bin/python"
@@ -39,6 +46,19 @@ def installed(tmp_path_factory) -> Path:
                     "--target", purelib, str(wheels[0])], check=True, capture_output=True)
     (Path(purelib) / "mip6kit-test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     return tmp / "venv/bin"
+
+
+def _assert_modules_are_the_sources(wheel: Path) -> None:
+    """The wheel's modules are exactly vm/*.py and verifier/*.py (no tests,
+    nothing stale), and it carries every patch of the series."""
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {n for n in names if n.endswith(".py")}
+    sources = {f"mip6kit/{p.name}" for p in (ROOT / "vm").glob("*.py")} | \
+        {f"mip6kit/verifier/{p.name}" for p in (ROOT / "verifier").glob("*.py")}
+    assert shipped == sources, shipped ^ sources
+    patches = {str(p.relative_to(ROOT)) for p in (ROOT / "patches").rglob("*")
+               if p.is_file()}
+    assert {f"mip6kit/{p}" for p in patches} <= set(names)
 
 
 def _mip6kit(bindir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
