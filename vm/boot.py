@@ -60,18 +60,33 @@ def _vng_env() -> dict:
     return env
 
 
-def vng_argv(image: Path, command: list[str], kvm: bool, rwdirs: list[Path],
+def vng_argv(image: Path, command: list[str] | None, kvm: bool, rwdirs: list[Path],
              memory: str = "1G", qemu_opts: list[str] | None = None) -> list[str]:
-    argv = [_vng(), "--run", str(image), "--verbose", "--cpus", "1", "--memory", memory,
-            "--cwd", "/", "--force-9p", "--append", ROOTFLAGS]
+    """vng's command line; command None: vng's interactive shell."""
+    argv = [_vng(), "--run", str(image), *(["--verbose"] if command is not None else []),
+            "--cpus", "1", "--memory", memory, "--cwd", "/", "--force-9p", "--append", ROOTFLAGS]
     if not kvm:
         argv.append("--disable-kvm")
     for d in rwdirs:
         argv.append(f"--rwdir={d}")
     for opt in qemu_opts or []:
         argv.append(f"--qemu-opts={opt}")
-    argv += ["--exec", shlex.join(command)]
+    if command is not None:
+        argv += ["--exec", shlex.join(command)]
     return argv
+
+
+def shell(image: Path, runner: Runner, *, kvm: bool, rwdirs: list[Path] | None = None,
+          qemu_opts: list[str] | None = None) -> int:
+    """vng's interactive shell in the guest, on this terminal: `mip6kit boot`
+    with no command.  No timeout (a person is at the keyboard); the exit
+    code is vng's."""
+    if not image.is_file() and not runner.dry_run:
+        raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
+                       Exit.BOOT_FAILURE)
+    argv = vng_argv(image, None, kvm, list(rwdirs or []), qemu_opts=qemu_opts)
+    with runner.spawn(argv, stdin=None, env=_vng_env(), hint=VNG_HINT) as proc:
+        return 0 if proc is None else proc.wait()
 
 
 def pump(stream, sinks, prefix: bytes = b"", files_dir: Path | None = None) -> None:

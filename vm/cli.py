@@ -4,6 +4,7 @@
 import argparse
 import errno
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ from mip6kit import (
     spec,
     tree,
 )
-from mip6kit.boot import boot
+from mip6kit.boot import boot, shell
 from mip6kit.cache import cache_root
 from mip6kit.errors import Exit, MipError, Terminated, exit_code_epilog
 from mip6kit.proc import Runner, resume
@@ -176,8 +177,9 @@ def cmd_build(args, runner: Runner) -> int:
 
 def cmd_boot(args, runner: Runner) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        raise MipError("boot needs a command: mip6kit boot [options] -- CMD [ARGS...]")
+    if not command and not runner.dry_run and not sys.stdin.isatty():
+        raise MipError("boot with no command is an interactive shell and needs a terminal "
+                       "on stdin; give a command: mip6kit boot [options] -- CMD [ARGS...]")
     rwdirs = [d.expanduser().resolve() for d in args.rwdir]
     for d in rwdirs:
         if not d.is_dir():
@@ -187,6 +189,9 @@ def cmd_boot(args, runner: Runner) -> int:
     with job.open_job(s.tree, cache_root(), runner) as j, job.locked(j):
         image = job.build_variant(j, j.variants(s.baseline)[-1])
         kvm = guestrun.decide_kvm(j, image, s.guest.kvm)
+        if not s.command:
+            return shell(image, runner, kvm=kvm, rwdirs=list(s.rwdirs),
+                         qemu_opts=list(s.qemu_opts))
         res = boot(image, list(s.command), j.rundir / "boot", runner, kvm=kvm,
                    rwdirs=list(s.rwdirs), timeout=s.guest.timeout,
                    qemu_opts=list(s.qemu_opts))
@@ -195,8 +200,24 @@ def cmd_boot(args, runner: Runner) -> int:
 
 def cmd_export(args, runner: Runner) -> int:
     series_dir = args.series or series.shipped(args.base or tree.DEFAULT_BASE)
-    for path in export.export(args.format, series_dir, args.output):
-        print(path)
+    meta = export.Dep3(args.origin_url, args.bug, args.forwarded)
+    written = export.export(args.format, series_dir, args.output, only=args.patches,
+                            layout=args.layout, meta=meta, dry_run=runner.dry_run)
+    for path in written:
+        print(f"would write {path}" if runner.dry_run else path)
+    patches = sum(p.suffix == ".patch" for p in written)
+    log.info("%s %d patches of %s (%s, layout %s) into %s", "would export" if runner.dry_run
+             else "exported", patches, series_dir, args.format, args.layout, args.output)
+    if args.format == "debian" and not args.origin_url:
+        log.info("DEP-3 Origin names the patch's file in mip6kit; --origin-url URL makes it "
+                 "a link")
+    return Exit.PASS
+
+
+def cmd_list(args, runner: Runner) -> int:
+    tests = guestrun.collect(["-k", args.k] if args.k else [], runner)
+    sys.stdout.write("".join(f"{t}\n" for t in tests))
+    log.info("%d tests%s", len(tests), f" match -k {args.k}" if args.k else "")
     return Exit.PASS
 
 
@@ -275,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--baseline", action="store_true", help="without the series")
     b.set_defaults(func=cmd_build)
 
-    bt = sub.add_parser("boot", help="run CMD as root in a guest; exit with its code",
+    bt = sub.add_parser("boot", help="run CMD as root in a guest and exit with its code; "
+                        "without CMD, an interactive shell (as vng)",
                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _tree_options(bt)
     _guest_options(bt, 300)
@@ -288,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="an extra qemu option, passed to vng --qemu-opts (repeatable), "
                     "e.g. --qemu-opt='-icount shift=0,sleep=off' for a guest clock that "
                     "counts instructions (scripts/sendcost.py)")
-    bt.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+    bt.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS]",
+                    help="the command to run; none: an interactive shell")
     bt.set_defaults(func=cmd_boot)
 
     e = sub.add_parser("export", help="write the series as quilt, Debian (DEP-3) or RPM "
@@ -301,7 +324,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--series", type=Path, metavar="DIR", help="another series directory")
     e.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                    help="a new or empty directory")
+    e.add_argument("--patches", nargs="+", metavar="NAME",
+                   help="only these patches (their names without number and .patch, as "
+                   "test markers write them), in series order")
+    e.add_argument("--layout", choices=export.LAYOUTS, default="flat",
+                   help="debian only: flat (debian/patches/mip6kit/) or debian-kernel "
+                   "(Fixes: patches in bugfix/all/, the others in features/all/)")
+    e.add_argument("--origin-url", metavar="URL",
+                   help="DEP-3 Origin: URL/<base>/<tree>/<patch> (the project's patches/ "
+                   "folder as published); stable backports name their mainline commit")
+    e.add_argument("--bug", metavar="URL", help="DEP-3 Bug: field")
+    e.add_argument("--forwarded", metavar="URL|no|not-needed", default="no",
+                   help="DEP-3 Forwarded: field (default no)")
     e.set_defaults(func=cmd_export)
+
+    ls = sub.add_parser("list", help="list the verifier's tests (the names -k selects from)")
+    ls.add_argument("-k", metavar="EXPR", help="only the tests this pytest -k expression selects")
+    ls.set_defaults(func=cmd_list)
 
     c = sub.add_parser("config", help="kernel config checks")
     csub = c.add_subparsers(dest="config_cmd", metavar="COMMAND", required=True)
@@ -360,7 +399,55 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the N newest runs and, per scratch tree, the N most "
                    "recently used build directories (default 5)")
     g.set_defaults(func=cmd_gc)
+    _accept_global_options(p)
     return p
+
+
+def synopsis(width: int = 100) -> str:
+    """Every command's usage line as --help prints it: the README's Commands
+    section is this text (a host test keeps them equal)."""
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(width)
+    try:
+        parser = build_parser()
+        lines = [parser.format_usage()]
+        lines += [sub.format_usage() for sub in _commands(parser)]
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    prefix = "usage: "
+    return "".join(line.removeprefix(prefix).replace("\n" + " " * len(prefix), "\n")
+                   for line in lines)
+
+
+def _commands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The leaf subcommand parsers, in the order they were added."""
+    out = []
+    for action in parser._actions:  # argparse has no public walk of subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                out += _commands(sub) or [sub]
+    return out
+
+
+def _accept_global_options(parser: argparse.ArgumentParser) -> None:
+    """-v, -q and --dry-run after the subcommand too (`mip6kit gc --dry-run`):
+    each subparser gets them with SUPPRESS as default, so one given there
+    overrides the main parser's value and one not given leaves it alone."""
+    for action in parser._actions:  # argparse has no public walk of subparsers
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in dict.fromkeys(action.choices.values()):
+            g = sub.add_argument_group("global options (also before the command)")
+            g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                           help="debug logging")
+            g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                           help="warnings and errors only")
+            g.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
+                           help="print the commands that would run, change nothing")
+            _accept_global_options(sub)
 
 
 FATAL_SIGNALS = (signal.SIGTERM, signal.SIGHUP)

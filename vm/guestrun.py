@@ -75,15 +75,10 @@ def stage_helpers(job: Job) -> Path | None:
     return dest
 
 
-def check_selection(pytest_args: list[str], runner: proc.Runner) -> list[str]:
-    """Collect on the host first, so a bad -k or a broken suite fails before
-    any build, and return the test modules that hold the selection (none
-    when there is no selection: the guest then collects everything).
-
-    This also leaves the bytecode and pytest's rewritten test modules in
-    verifier/__pycache__ for the guest, which sees the checkout read-only
-    and would otherwise compile them on every boot (slow under TCG), so
-    bytecode writing is forced on for this one command."""
+def collect(pytest_args: list[str], runner: proc.Runner) -> list[str]:
+    """The node ids (test_x.py::test_y[param]) of the verifier tests the
+    selection holds, collected on the host; MipError when there are none
+    or the verifier does not collect."""
     verifier = resources.verifier()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     res = runner.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
@@ -97,9 +92,22 @@ def check_selection(pytest_args: list[str], runner: proc.Runner) -> list[str]:
         what = f"bad test selection {' '.join(pytest_args)}" if pytest_args else \
             "the verifier does not collect"
         raise MipError(f"{what}: {lines[-1] if lines else 'pytest failed'}")
+    return re.findall(r"^(test_\w+\.py::\S+)$", res.stdout, re.M)
+
+
+def check_selection(pytest_args: list[str], runner: proc.Runner) -> list[str]:
+    """Collect on the host first, so a bad -k or a broken suite fails before
+    any build, and return the test modules that hold the selection (none
+    when there is no selection: the guest then collects everything).
+
+    This also leaves the bytecode and pytest's rewritten test modules in
+    verifier/__pycache__ for the guest, which sees the checkout read-only
+    and would otherwise compile them on every boot (slow under TCG), so
+    bytecode writing is forced on for this one command."""
+    tests = collect(pytest_args, runner)
     if not pytest_args:
         return []
-    return sorted({m.group(1) for m in re.finditer(r"^(test_\w+\.py)::", res.stdout, re.M)})
+    return sorted({t.split("::", 1)[0] for t in tests})
 
 
 def decide_kvm(job: Job, image: Path, kvm: bool | None) -> bool:

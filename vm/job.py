@@ -62,6 +62,8 @@ def open_job(spec: TreeSpec, cache: Path, runner: Runner) -> Iterator[Job]:
     kt = tree.resolve(spec.base, spec.tree, cache, runner)
     series_dir = None if spec.no_series else series.resolve(kt, spec.series)
     patches = tree.read_series(series_dir) if series_dir else []
+    if spec.tree is not None and patches:
+        _refuse_carried(kt, patches, runner)
     rundir = _rundir(spec.run_dir, cache, kt, runner)
     job = Job(cache, runner, kt, patches, series_dir, spec.jobs or os.cpu_count() or 1,
               rundir, spec.profile)
@@ -69,6 +71,20 @@ def open_job(spec: TreeSpec, cache: Path, runner: Runner) -> Iterator[Job]:
         log.info("tree %s (Linux %s), series %s, run directory %s", kt.origin, kt.version,
                  series_dir or "none", rundir)
         yield job
+
+
+def _refuse_carried(kt: tree.KernelTree, patches: list[Path], runner: Runner) -> None:
+    """A tree that already carries patches of the series (git am'd into a
+    developer's tree) would fail to build with the series applied again:
+    say so before any copy or build.  patch --dry-run -R only reads."""
+    carried = [series.slug(p) for p in patches
+               if runner.run(scratch.patch_argv(kt.origin, p, reverse=True, dry_run=True),
+                             capture=True, check=False, query=True).returncode == 0]
+    if carried:
+        raise MipError(f"the tree {kt.origin} already carries {len(carried)} of the "
+                       f"series' {len(patches)} patches ({', '.join(carried)}): test it as "
+                       "it is with --no-series (marked tests are then reported, not "
+                       "judged), or pass --series DIR with only the patches it lacks")
 
 
 def _rundir(requested: Path | None, cache: Path, kt: tree.KernelTree, runner: Runner) -> Path:

@@ -29,6 +29,7 @@ class Row:
     ok: bool
     why: str
     markers: tuple[str, ...] = ()  # every patch its markers name, on any base
+    judged: bool = True  # False: --no-series, a marked test is reported only
 
 
 def load(path: Path) -> Results:
@@ -42,7 +43,7 @@ def load(path: Path) -> Results:
 
 
 def judge(results: dict[str, Results], series: list[str],
-          elsewhere: frozenset[str] = frozenset()) -> list[Row]:
+          elsewhere: frozenset[str] = frozenset(), judged: bool = True) -> list[Row]:
     """results: variant ("baseline", "patched") -> its results.json.
 
     series: the patch names of this tree's series.  elsewhere: the names of
@@ -51,6 +52,10 @@ def judge(results: dict[str, Results], series: list[str],
     bases (a regression fix that this base does not need) makes no claim
     here, so the test must pass on every kernel of this base like any
     other.  A marker naming a patch of no series at all is an error.
+
+    judged=False (--no-series: the kernel as it is, with no series applied
+    by mip6kit, e.g. a tree that already carries it) makes no claim for a
+    marked test: its outcome is reported; an unmarked test must still pass.
     """
     variants = list(results)
     tests = sorted({t for r in results.values() for t in r})
@@ -66,6 +71,8 @@ def judge(results: dict[str, Results], series: list[str],
             ok, why = False, f"marker names no patch of any series: {', '.join(unknown)}"
         elif Outcome.UNFINISHED in outcomes.values():
             ok, why = False, "did not finish: the guest died or timed out during the run"
+        elif markers and not judged:
+            ok, why = True, ""
         elif guards and "patched" in results:
             ok = outcomes.get("baseline") == Outcome.FAILED \
                 and outcomes.get("patched") == Outcome.PASSED
@@ -78,7 +85,7 @@ def judge(results: dict[str, Results], series: list[str],
                 not markers and all(o == Outcome.XFAILED for o in outcomes.values()))
             why = "" if ok else "must pass on every kernel" + (
                 " (its patch is for another base)" if markers else "")
-        rows.append(Row(test, guards, outcomes, ok, why, markers))
+        rows.append(Row(test, guards, outcomes, ok, why, markers, judged))
     return rows
 
 
@@ -97,7 +104,8 @@ def render(rows: list[Row]) -> str:
     for r in rows:
         cells = "  ".join(f"{r.outcomes[v]:<{cell}}" for v in variants)
         tie = f" (guards {', '.join(r.patches)})" if r.patches else (
-            " (guards a patch of another base only)" if r.markers else "")
+            " (guards a patch of another base only)" if r.markers and r.judged else
+            " (guards a patch; reported only: no series)" if r.markers else "")
         verdict = "ok" if r.ok else f"UNEXPECTED: {r.why}"
         lines.append(f"{r.test:<{width}}  {cells}  {verdict}{tie}")
     bad = sum(not r.ok for r in rows)

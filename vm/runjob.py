@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 def write_matrix(job: Job, results: dict[str, matrix.Results]) -> list[matrix.Row]:
     rows = matrix.judge(results, job.patch_names(),
-                        series.other_series_patches(job.patch_names()))
+                        series.other_series_patches(job.patch_names()),
+                        judged=job.series_dir is not None)
     table = matrix.render(rows)
     (job.rundir / "matrix.txt").write_text(table)
     sys.stdout.write(table)
@@ -53,6 +54,10 @@ def _partial_matrix(job: Job, variants: list[str]) -> None:
 def run(job: Job, guest: GuestSpec, pytest_args: list[str], baseline_only: bool) -> Exit:
     variants = job.variants(baseline_only)
     modules = guestrun.check_selection(pytest_args, job.runner)
+    if "patched" not in variants and modules == [contract.SELFTEST_MODULE]:
+        raise MipError(f"{contract.SELFTEST_MODULE} runs the series' selftest from the "
+                       "patched tree, and this run builds none: drop --baseline-only "
+                       "(or --no-series)")
     with locked(job):
         images = {v: build_variant(job, v) for v in variants}
         selftest = guestrun.stage_selftest(job) if "patched" in variants else None

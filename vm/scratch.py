@@ -175,10 +175,15 @@ def display_name(patch: Path) -> str:
     return f"{patch.parent.name}/{patch.name}"
 
 
-def patch_argv(stage: Path, patch: Path) -> list[str]:
-    """The patch(1) call that applies patch in stage (a dry run prints it)."""
-    return ["patch", "-p1", "-N", "--batch", "--no-backup-if-mismatch", "--reject-file=-",
-            "-d", str(stage), "-i", str(patch)]
+def patch_argv(stage: Path, patch: Path, reverse: bool = False,
+               dry_run: bool = False) -> list[str]:
+    """The patch(1) call that applies patch in stage (a dry run prints it);
+    reverse and dry_run: whether it is already applied, changing nothing.
+    -N --batch skips a patch that looks applied; -R -f never reverses it
+    (--batch would take a reversed-looking patch as applied)."""
+    how = ["-R", "-f"] if reverse else ["-N", "--batch"]
+    return ["patch", "-p1", *how, "--no-backup-if-mismatch", "--reject-file=-",
+            *(["--dry-run"] if dry_run else []), "-d", str(stage), "-i", str(patch)]
 
 
 def apply_patch(stage: Path, patch: Path, origin: Path, announce: bool = True) -> None:

@@ -28,6 +28,7 @@ from . import guestrun
 from .errors import Exit, MipError
 from .job import Job, build_variant, locked
 from .proc import Runner
+from .scratch import touched_paths
 from .spec import SelftestsSpec
 from .stage import NET, compile_helper, copy_script
 
@@ -169,8 +170,21 @@ def render(rows: list[Row], specs: list[str], results: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_scripts(origin: Path, specs: list[str], patches: list[Path]) -> None:
+    """Every script named is in the tree's tools/testing/selftests/net, or
+    one the series adds: refused before any build."""
+    net = origin / NET
+    added = {Path(p).name for p in touched_paths(patches) if Path(p).parent == NET}
+    missing = [name for s in specs if not (net / (name := s.partition(":")[0])).is_file()
+               and name not in added]
+    if missing:
+        raise MipError(f"no selftest {', '.join(missing)} in {net}; the scripts there are "
+                       "the *.sh files (e.g. " + ", ".join(DEFAULT_SCRIPTS[:3]) + ")")
+
+
 def run(job: Job, spec: SelftestsSpec) -> Exit:
     specs, variants = list(spec.scripts), job.variants()
+    check_scripts(job.tree.origin, specs, job.patches)
     with locked(job):
         images = {v: build_variant(job, v) for v in variants}
         staged = job.rundir / "selftests-net"

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Bad input gets a clear message and exit 2, never a traceback."""
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout
     (["run", "--tree", "/nonexistent/linux"], "no such directory"),
     (["run", "--tree", "/etc"], "not a kernel tree"),
     (["run", "--series", "/nonexistent", "--tree", "/etc"], "not a kernel tree"),
-    (["boot", "--no-series"], "boot needs a command"),
+    (["boot", "--no-series"], "needs a terminal on stdin"),
     (["config", "check", "/nonexistent"], "no such file"),
     (["config", "check", "/etc/hostname"], "no CONFIG_ lines"),
     (["frobnicate"], "invalid choice"),
@@ -131,3 +133,71 @@ def test_bad_coverage_options_before_any_build(cli, fake_linux, tmp_path, extra,
     assert res.returncode == 2, res.stderr
     assert needle in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "cache/work").exists(), "a build started"
+
+
+def test_a_tree_that_carries_the_series_is_refused_before_any_build(cli, tmp_path):
+    """A developer who git am'd the series into their --tree: the series
+    would be applied twice and the build fail (exit 3) after minutes.  Now
+    exit 2 at once, naming --no-series; the same tree without the series
+    goes on (a dry run: nothing is built)."""
+    from test_export import scratch_copy
+
+    from mip6kit import resources, tree
+    from mip6kit.cache import cache_root
+    from mip6kit.proc import Runner
+    from mip6kit.scratch import patch_argv
+
+    linux = scratch_copy("6.12", tmp_path / "linux")
+    origin = tree.debian_source("6.12", cache_root(), Runner())
+    shutil.copy2(origin / "Makefile", linux / "Makefile")
+    env = {"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": os.environ["PATH"]}
+    pristine = cli("--dry-run", "run", "--tree", str(linux), env=env)
+    assert pristine.returncode == 0, pristine.stderr
+    for patch in tree.read_series(resources.patches() / "6.12"):
+        Runner().run(patch_argv(linux, patch), capture=True)
+    res = cli("--dry-run", "run", "--tree", str(linux), env=env)
+    assert res.returncode == 2, res.stderr
+    assert "already carries 11 of the series' 11 patches" in res.stderr, res.stderr
+    assert "--no-series" in res.stderr and "Traceback" not in res.stderr
+    assert "make" not in res.stdout and "rsync" not in res.stdout, "refused after a step"
+
+
+def test_readme_commands_are_the_parsers_usage():
+    from mip6kit.cli import synopsis
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Commands\n\n```\n", 1)[1].split("```\n", 1)[0]
+    assert block == synopsis(), "README's Commands block is stale: paste " \
+        "`python -c 'from mip6kit.cli import synopsis; print(synopsis(), end=\"\")'`"
+
+
+def test_global_options_after_the_command(cli, tmp_path):
+    env = {"MIP6KIT_CACHE": str(tmp_path), "PATH": os.environ["PATH"]}
+    res = cli("gc", "--dry-run", "--keep", "2", env=env)
+    assert res.returncode == 0 and "would free" in res.stdout, res.stderr
+    res = cli("list", "-k", "test_round_trip", "-q", env=env)
+    assert res.returncode == 0 and res.stdout == "test_xfrm_hoaddr.py::test_round_trip\n"
+    assert res.stderr == "", "-q after the command keeps the summary off"
+
+
+def test_list_names_the_tests_k_selects(cli):
+    res = cli("list", "-k", "test_rh2")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == ["test_rh2.py::test_rh2_delivered_to_home_address",
+                                       "test_rh2.py::test_rh2_dropped_without_home_flag"]
+    assert "2 tests match -k test_rh2" in res.stderr
+    bad = cli("list", "-k", "no_such_test")
+    assert bad.returncode == 2 and "no verifier test matches" in bad.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--base", "6.12", "--baseline-only", "-k", "test_selftest"],
+     "drop --baseline-only"),
+    (["run", "--base", "6.12", "--no-series", "-k", "test_selftest"], "drop --baseline-only"),
+    (["selftests", "--base", "6.12", "--script", "no_such.sh"], "no selftest no_such.sh"),
+])
+def test_bad_selection_is_refused_before_any_build(cli, args, needle):
+    """Refused at once, not after minutes of build: in a dry run nothing of
+    the build is printed before the refusal."""
+    res = cli("--dry-run", *args)
+    assert res.returncode == 2 and needle in res.stderr, res.stderr
+    assert "make" not in res.stdout and "rsync" not in res.stdout

@@ -45,13 +45,15 @@ def apply(fmt: str, out: Path, work: Path) -> subprocess.CompletedProcess:
                           text=True)
 
 
-@pytest.mark.parametrize("fmt", export.FORMATS)
+@pytest.mark.parametrize("fmt", [*export.FORMATS, "debian-kernel"])
 @pytest.mark.parametrize("base", BASES)
 def test_export_applies_to_debian_tree(tmp_path, capsys, base, fmt):
     if fmt != "rpm":
         assert shutil.which("quilt"), "quilt is missing: apt-get install quilt (scripts/setup.sh)"
     out = tmp_path / "out"
-    assert main(["-q", "export", "--format", fmt, "--base", base, "-o", str(out)]) == 0
+    how = ["--format", "debian", "--layout", "debian-kernel"] if fmt == "debian-kernel" \
+        else ["--format", fmt]
+    assert main(["-q", "export", *how, "--base", base, "-o", str(out)]) == 0
     written = capsys.readouterr().out.split()
     assert written and all(Path(w).is_file() for w in written)
     work = scratch_copy(base, tmp_path / "tree")
@@ -109,3 +111,40 @@ def test_main_gives_sigterm_back(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     main(["-q", "export", "--format", "quilt", "-o", str(tmp_path / "out")])
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_dry_run_export_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["-q", "--dry-run", "export", "--format", "debian", "-o", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(ln.startswith(f"would write {out}/") for ln in lines), lines
+    assert not out.exists()
+
+
+def test_a_subset_in_the_kernel_teams_layout(tmp_path):
+    """The regression fix alone, where the Debian kernel keeps fixes."""
+    fix = "xfrm-make-state-as-dead-before-final-put-when-migrate-fails"
+    feature = "ipv6-raw-use-the-home-address-for-the-checksum"
+    out = tmp_path / "out"
+    export.export("debian", resources.patches() / "6.12", out, only=[feature, fix],
+                  layout="debian-kernel",
+                  meta=export.Dep3("https://example.org/p", "https://bugs.example/7"))
+    series = (out / "debian/patches/series.mip6kit").read_text().split()
+    assert series == [f"bugfix/all/mip6kit-ipsec-0005-{fix}.patch",
+                      f"features/all/mip6kit-net-next-0001-{feature}.patch"], series
+    backport = (out / "debian/patches" / series[0]).read_text().split("\n---\n")[0]
+    assert "\nOrigin: backport, https://git.kernel.org/" in backport and "=5502bc4746e8" in backport
+    assert "\nAuthor: Sabrina Dubroca <sd@queasysnail.net>" in backport
+    assert "\nBug: https://bugs.example/7" in backport
+    ours = (out / "debian/patches" / series[1]).read_text().split("\n---\n")[0]
+    assert f"\nOrigin: other, https://example.org/p/6.12/net-next/0001-{feature}.patch" in ours
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--format", "quilt", "--layout", "debian-kernel"], "is a Debian layout"),
+    (["--format", "debian", "--patches", "no-such-patch"], "no patch no-such-patch"),
+])
+def test_export_refuses_bad_requests(cli, tmp_path, args, needle):
+    res = cli("export", *args, "-o", str(tmp_path / "out"))
+    assert res.returncode == 2 and needle in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists()

@@ -83,3 +83,20 @@ def test_unfinished_test_is_never_ok_and_is_counted():
     table = matrix.render(rows)
     assert table.splitlines()[-1] == "1 passed, 1 failed, 1 unfinished"
     assert "unfinished  passed" in table, "cells are as wide as 'unfinished'"
+
+
+def test_no_series_reports_marked_tests_and_judges_the_rest():
+    """--no-series: the kernel as it is.  On a stock tree a marked test fails
+    and that is no verdict; a tree that already carries the series passes
+    it, also no verdict; an unmarked test must still pass."""
+    elsewhere = frozenset({"raw", "udp"})
+    results = {"baseline": {"a.py::guarded": _r("failed", ["raw"]),
+                            "a.py::carried": _r("passed", ["udp"]),
+                            "a.py::plain": _r("passed"),
+                            "a.py::broken": _r("failed")}}
+    rows = {r.test: r for r in matrix.judge(results, [], elsewhere, judged=False)}
+    assert rows["a.py::guarded"].ok and rows["a.py::carried"].ok and rows["a.py::plain"].ok
+    assert not rows["a.py::broken"].ok
+    assert "reported only: no series" in matrix.render([rows["a.py::guarded"]])
+    judged = {r.test: r for r in matrix.judge(results, [], elsewhere)}
+    assert not judged["a.py::guarded"].ok, "the old verdict: must pass (another base)"

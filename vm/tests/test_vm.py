@@ -151,3 +151,30 @@ def test_guest_death_leaves_a_partial_matrix(tmp_path, descendants):
     assert len(finished) >= 2 and all(" ok" in r for r in finished), table
     assert len(finished) < len(rows), table
     assert "did not finish" in err and "unfinished" in table.splitlines()[-1]
+
+
+def test_boot_without_command_is_an_interactive_shell(tmp_path):
+    """As vng: `mip6kit boot` alone gives a root shell on the terminal."""
+    import pty
+    import select
+
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mip6kit", "-q", "boot", "--no-kvm",
+                             "--run-dir", str(tmp_path)], cwd=ROOT, stdin=child,
+                            stdout=child, stderr=child, close_fds=True)
+    os.close(child)
+    seen, sent = b"", False
+    deadline = time.monotonic() + 300
+    try:
+        while b"MARK42" not in seen:
+            assert time.monotonic() < deadline and proc.poll() is None, seen[-2000:]
+            if select.select([main], [], [], 1)[0]:
+                seen += os.read(main, 65536)
+            if not sent and b"root@virtme-ng" in seen:
+                os.write(main, b"echo MARK$((6*7)); exit\r")
+                sent = True
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
