@@ -18,7 +18,7 @@ cache=${MIP6KIT_CACHE:-$HOME/.cache/mip6kit}
 work=${1:-$cache-bisect-demo}
 out=${2:-scripts/bisect-demo-results.txt}
 mip6kit=.venv/bin/mip6kit
-series=$PWD/patches/6.12
+series=$PWD/patches/6.12/net-next  # the raw and UDP checksum patches
 export GIT_AUTHOR_NAME="mip6kit demo" GIT_AUTHOR_EMAIL="demo@example.invalid"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
 export GIT_AUTHOR_DATE="2026-11-29T00:00:00Z" GIT_COMMITTER_DATE="2026-11-29T00:00:00Z"
@@ -70,5 +70,5 @@ found=$(sed -n 's/^first bad commit: \([0-9a-f]*\) .*/\1/p' <<<"$result")
 	logfile=$(sed -n 's/^bisect log: \([^;]*\);.*/\1/p' <<<"$result")
 	[ -n "$logfile" ] && sed 's/^/  /' "$logfile"
 	echo "# exit $rc after ${took} s; planted $planted, found ${found:-nothing}"
-} | tee -a "$out"
+} | tee "$out"   # the latest run; earlier ones are in git history
 [ "$rc" -eq 0 ] && [ -n "$found" ] && [ "${planted:0:7}" = "${found:0:7}" ]

@@ -5,19 +5,31 @@ builds the lean kernel, boots it and runs the chosen verifier tests.
 The user's repository is only read: mip6kit clones it with --shared (the
 clone borrows its objects, nothing is written to it) into a directory beside
 its cache ($MIP6KIT_CACHE-bisect) and bisects there.  Each step is
-`mip6kit run --tree CLONE --no-series --baseline-only -k TESTS`, so the
+`mip6kit run --tree CLONE --no-series --baseline-only -k TESTS` (with
+--series DIR: `mip6kit run --tree CLONE --series DIR -k TESTS`, both
+kernels, good when the series still does its job on that commit), so the
 scratch copy and the build dir of the clone are reused and every step
-builds incrementally (ccache).  Step exit codes for git bisect run: 0 when
-the tests pass (good), 1 when one fails or the kernel crashes (bad), 125
-when the commit does not build or boot (skip); a host failure aborts the
-bisection.  --retries N runs the tests N times and calls the commit good
-only if every run passes (ktest.pl's BISECT_TRIES).  The bisect log and
-every step's run directory are kept.
+builds incrementally (ccache).  MIP6KIT_BISECT_RUN, when set, is run
+instead of `mip6kit run` (a command with the same exit codes: a custom
+step, and how the host tests drive a bisection without kernels).
+
+Step exit codes for git bisect run: 0 when the tests pass (good), 1 when
+one fails or the kernel crashes (bad), 125 when the commit does not build
+or boot (skip); a host failure aborts the bisection (128).  --first-good
+looks for the first commit where the tests pass (which commit fixed it):
+the terms are "broken" (old) and "fixed" (new).  --retries N runs the tests
+N times and calls the commit good only if every run passes (ktest.pl's
+BISECT_TRIES).  Each step's verdict is printed as it ends.  An interrupted
+or aborted bisection is resumed by the same command: the clone keeps its
+bisect state.  The bisect log and every step's run directory are kept.
 """
 
 import logging
+import os
 import re
+import shlex
 import sys
+import time
 from pathlib import Path
 
 from .cache import short_hash
@@ -29,7 +41,9 @@ log = logging.getLogger(__name__)
 
 GOOD, BAD, SKIP, ABORT = 0, 1, 125, 128
 NAMES = {GOOD: "good", BAD: "bad", SKIP: "skip", ABORT: "abort"}
-FIRST_BAD = re.compile(r"^([0-9a-f]{7,40}) is the first bad commit", re.M)
+FIRST = re.compile(r"^([0-9a-f]{7,40}) is the first (bad|fixed) commit", re.M)
+RUN_ENV = "MIP6KIT_BISECT_RUN"  # a command run instead of `mip6kit run` at each step
+OLD, NEW = "broken", "fixed"  # --first-good's terms: the old commits fail, the new pass
 
 
 def verdict(code: int) -> int:
@@ -43,22 +57,29 @@ def verdict(code: int) -> int:
     return ABORT
 
 
-def step(clone: Path, rundir: Path, tests: str, retries: int, extra: list[str],
-         runner: Runner) -> int:
-    """One bisect step (run by git bisect run through `python -m`)."""
+def step(clone: Path, rundir: Path, tests: str, retries: int, run_args: list[str],
+         runner: Runner, invert: bool = False) -> int:
+    """One bisect step (run by git bisect run through `python -m`): the
+    verdict of `mip6kit run RUN_ARGS` on the checked-out commit; invert
+    (--first-good) swaps good and bad, since git calls the old term 0."""
     rev = _git(runner, clone, "rev-parse", "--short", "HEAD", query=True)
+    command = shlex.split(os.environ[RUN_ENV]) if os.environ.get(RUN_ENV) else \
+        [sys.executable, "-m", "mip6kit", "-q", "run"]
+    code = GOOD
     for attempt in range(1, retries + 1):
         out = rundir / f"step-{rev}-{attempt}"
-        argv = [sys.executable, "-m", "mip6kit", "-q", "run", "--tree", str(clone),
-                "--no-series", "--baseline-only", "--run-dir", str(out), *extra]
+        argv = [*command, "--tree", str(clone), *run_args, "--run-dir", str(out)]
         if tests:
             argv += ["-k", tests]
+        start = time.monotonic()
         code = verdict(runner.run(argv, check=False).returncode)
-        print(f"mip6kit bisect: {rev} try {attempt}/{retries}: {NAMES[code]} ({out})",
-              flush=True)
+        print(f"mip6kit bisect: {rev} try {attempt}/{retries}: {NAMES[code]} "
+              f"({time.monotonic() - start:.0f} s, {out})", flush=True)
         if code != GOOD:
-            return code
-    return GOOD
+            break
+    if invert and code in (GOOD, BAD):
+        return BAD if code == GOOD else GOOD
+    return code
 
 
 def _git(runner: Runner, repo: Path, *args: str, check: bool = True, query: bool = False) -> str:
@@ -69,9 +90,10 @@ def _git(runner: Runner, repo: Path, *args: str, check: bool = True, query: bool
     return res.stdout.strip()
 
 
-def prepare(tree: Path, good: str, bad: str, cache: Path,
-            runner: Runner) -> tuple[Path, str, str]:
-    """A --shared clone of tree in the cache, and the two revisions resolved."""
+def prepare(tree: Path, good: str, bad: str, cache: Path, runner: Runner,
+            first_good: bool = False) -> tuple[Path, str, str]:
+    """A --shared clone of tree in the cache, and the two revisions resolved
+    (the clone's bisect state, if any, is left for run() to resume)."""
     if _git(runner, tree, "rev-parse", "--is-inside-work-tree", check=False,
             query=True) != "true":
         raise MipError(f"--tree {tree} is not a git work tree; bisect needs the history "
@@ -83,9 +105,12 @@ def prepare(tree: Path, good: str, bad: str, cache: Path,
         if not sha:
             raise MipError(f"{name} {rev}: no such commit in {tree}")
         revs.append(sha)
-    if runner.run(["git", "-C", str(tree), "merge-base", "--is-ancestor", *revs],
+    older, newer = (revs[1], revs[0]) if first_good else (revs[0], revs[1])
+    if runner.run(["git", "-C", str(tree), "merge-base", "--is-ancestor", older, newer],
                   check=False, query=True).returncode != 0:
-        raise MipError(f"--good {good} is not an ancestor of --bad {bad}")
+        raise MipError(f"--bad {bad} is not an ancestor of --good {good} (--first-good "
+                       "looks forward from a bad commit)" if first_good else
+                       f"--good {good} is not an ancestor of --bad {bad}")
     # beside the cache, not in it: `mip6kit run --tree` refuses a tree there
     clone = cache.parent / f"{cache.name}-bisect" / short_hash(str(tree.resolve())) / "linux"
     if not (clone / ".git").is_dir():
@@ -98,46 +123,89 @@ def prepare(tree: Path, good: str, bad: str, cache: Path,
             raise MipError(f"git clone --shared {tree} {clone} failed: {res.stderr.strip()}; "
                            f"remove {clone.parent} if a half-made clone is left there",
                            Exit.HOST_FAILURE if "No space" in res.stderr else Exit.USAGE)
-    else:  # the clone borrows every object of tree, new ones included
-        _git(runner, clone, "bisect", "reset", check=False)
     return clone, revs[0], revs[1]
 
 
 def run(spec: BisectSpec, cache: Path, rundir: Path, runner: Runner) -> Exit:
-    """git bisect run over spec's history; each step is `mip6kit run
-    --baseline-only` on the lean kernel of that commit."""
-    tree, tests, retries, guest = spec.tree, spec.k, spec.retries, spec.guest
-    extra = [*(["-j", str(spec.jobs)] if spec.jobs else []),
-             *([] if guest.kvm is None else ["--kvm" if guest.kvm else "--no-kvm"]),
-             "--timeout", f"{guest.timeout:.0f}"]
-    clone, good_sha, bad_sha = prepare(tree, spec.good, spec.bad, cache, runner)
-    _git(runner, clone, "checkout", "-q", "--detach", bad_sha)
-    _git(runner, clone, "bisect", "start", bad_sha, good_sha)
+    """git bisect run over spec's history, resumed if the clone holds an
+    unfinished bisection of the same endpoints, terms and paths."""
+    clone, good_sha, bad_sha = prepare(spec.tree, spec.good, spec.bad, cache, runner,
+                                       spec.first_good)
+    start = _start_args(spec, good_sha, bad_sha)
+    done = _git(runner, clone, "bisect", "log", check=False, query=True)
+    if f"# mip6kit: {shlex.join(start)}" in done:
+        steps = len(re.findall(r"^git bisect (?:good|bad|skip|broken|fixed)", done, re.M))
+        log.info("resuming the bisection in %s (%d steps done)", clone, steps)
+    else:
+        _git(runner, clone, "bisect", "reset", check=False)
+        _git(runner, clone, "checkout", "-q", "--detach", bad_sha)
+        _git(runner, clone, "bisect", "start", *start)
+        _note(clone, start)
     step_cmd = [sys.executable, "-m", "mip6kit.bisect", str(clone), str(rundir),
-                tests, str(retries), *extra]
+                spec.k, str(spec.retries), "1" if spec.first_good else "0",
+                *_run_args(spec)]
     log.info("git bisect run in %s; steps keep their runs in %s", clone, rundir)
-    res = runner.run(["git", "-C", str(clone), "bisect", "run", *step_cmd],
-                     capture=True, check=False)
-    (rundir / "bisect-run.txt").write_text(res.stdout + res.stderr)
+    lines: list[str] = []
+
+    def echo(line: str) -> None:
+        lines.append(line)
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+    rc = runner.stream(["git", "-C", str(clone), "bisect", "run", *step_cmd], echo)
+    output = "".join(lines)
+    (rundir / "bisect-run.txt").write_text(output)
     (rundir / "bisect-log.txt").write_text(_git(runner, clone, "bisect", "log", check=False,
                                                 query=True))
-    _git(runner, clone, "bisect", "reset", "-q", check=False)
-    found = FIRST_BAD.search(res.stdout)
-    if res.returncode != 0 or not found:
-        raise MipError(f"git bisect run did not finish: {(res.stdout + res.stderr).strip()[-600:]}"
-                       f"\n(log: {rundir / 'bisect-run.txt'})", Exit.TEST_FAILURE)
-    first = found.group(1)
-    subject = _git(runner, tree, "log", "-1", "--format=%h %s", first, query=True)
-    print(f"first bad commit: {subject}")
-    print(f"bisect log: {rundir / 'bisect-log.txt'}; step runs: {rundir}/step-*")
-    return Exit.PASS
+    found = FIRST.search(output)
+    if found:
+        _git(runner, clone, "bisect", "reset", check=False)
+        subject = _git(runner, spec.tree, "log", "-1", "--format=%h %s", found.group(1),
+                       query=True)
+        print(f"first {found.group(2)} commit: {subject}")
+        print(f"bisect log: {rundir / 'bisect-log.txt'}; step runs: {rundir}/step-*")
+        return Exit.PASS
+    tail = "\n  ".join(output.strip().splitlines()[-6:])
+    if rc != 0:  # a step aborted (the host, not the commit): resumable
+        raise MipError(f"git bisect run stopped (exit {rc}); its last lines:\n  {tail}\n"
+                       f"fix the cause and run the same command again to resume "
+                       f"(log: {rundir / 'bisect-run.txt'})", Exit.USAGE)
+    raise MipError(f"the bisection found no first {'fixed' if spec.first_good else 'bad'} "
+                   f"commit (only skipped ones left?); its last lines:\n  {tail}\n"
+                   f"(log: {rundir / 'bisect-log.txt'})", Exit.TEST_FAILURE)
 
 
-if __name__ == "__main__":  # a bisect step: CLONE RUNDIR TESTS RETRIES [RUN OPTIONS...]
-    clone_arg, rundir_arg, tests_arg, retries_arg, *rest = sys.argv[1:]
+def _start_args(spec: BisectSpec, good: str, bad: str) -> list[str]:
+    """git bisect start's arguments: terms, endpoints (new first), paths."""
+    if spec.first_good:
+        ends = [f"--term-old={OLD}", f"--term-new={NEW}", good, bad]
+    else:
+        ends = [bad, good]
+    return [*ends, "--", *spec.paths] if spec.paths else ends
+
+
+def _note(clone: Path, start: list[str]) -> None:
+    """Mark the bisection as this command's, so that the same command
+    resumes it and another starts afresh (git keeps BISECT_LOG)."""
+    with (clone / ".git" / "BISECT_LOG").open("a") as f:
+        f.write(f"# mip6kit: {shlex.join(start)}\n")
+
+
+def _run_args(spec: BisectSpec) -> list[str]:
+    """What each step passes to `mip6kit run` besides the tree and -k."""
+    guest = spec.guest
+    series = ["--series", str(spec.series)] if spec.series else \
+        ["--no-series", "--baseline-only"]
+    return [*series, *(["-j", str(spec.jobs)] if spec.jobs else []),
+            *([] if guest.kvm is None else ["--kvm" if guest.kvm else "--no-kvm"]),
+            "--timeout", f"{guest.timeout:.0f}"]
+
+
+if __name__ == "__main__":  # a step: CLONE RUNDIR TESTS RETRIES INVERT [RUN OPTIONS...]
+    clone_arg, rundir_arg, tests_arg, retries_arg, invert_arg, *rest = sys.argv[1:]
     try:
         sys.exit(step(Path(clone_arg), Path(rundir_arg), tests_arg, int(retries_arg), rest,
-                      Runner()))
+                      Runner(), invert=invert_arg == "1"))
     except MipError as e:  # the host, not the commit: a traceback's exit 1 would say "bad"
         print(f"mip6kit bisect: {e}", file=sys.stderr, flush=True)
         sys.exit(ABORT)

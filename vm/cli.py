@@ -162,8 +162,12 @@ def cmd_bisect(args, runner: Runner) -> int:
     tree_dir = args.tree.expanduser().resolve()
     if not tree_dir.is_dir():
         raise MipError(f"--tree {tree_dir}: no such directory")
+    series_dir = args.series.expanduser().resolve() if args.series else None
+    if series_dir is not None and not (series_dir / "series").is_file():
+        raise MipError(f"--series {series_dir}: no series file there")
+    paths = args.paths[1:] if args.paths[:1] == ["--"] else args.paths
     s = spec.BisectSpec(tree_dir, args.good, args.bad, _guest_spec(args), args.k,
-                        args.retries, args.jobs)
+                        args.retries, args.jobs, series_dir, args.first_good, tuple(paths))
     return bisect.run(s, cache_root(), job.new_rundir(cache_root(), "bisect"), runner)
 
 
@@ -375,6 +379,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run the tests N times per commit; good only if every run "
                     "passes (default 1)")
     bi.add_argument("-j", "--jobs", type=_at_least_one, metavar="N", help="make -j (default: all cores)")
+    bi.add_argument("--series", type=Path, metavar="DIR",
+                    help="apply this series at each step and build both kernels: good when "
+                    "the series still does its job on that commit")
+    bi.add_argument("--first-good", action="store_true",
+                    help="look for the first commit where the tests pass (which commit "
+                    "fixed it); --bad is then the older end")
+    bi.add_argument("paths", nargs="*", metavar="-- PATH",
+                    help="only commits that touch these paths (git bisect start -- PATH)")
     _guest_options(bi, 900)
     bi.set_defaults(func=cmd_bisect)
 

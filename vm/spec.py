@@ -93,6 +93,9 @@ class BisectSpec:
     k: str = ""
     retries: int = 1
     jobs: int | None = None
+    series: Path | None = None  # applied at each step: does the series still work?
+    first_good: bool = False  # look for the first commit where the tests pass
+    paths: tuple[str, ...] = ()  # only commits that touch these
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 checks made before any build; the real bisection of a planted history is
 scripts/bisect-demo.sh."""
 
+import re
 import subprocess
 
 import pytest
@@ -65,3 +66,93 @@ def test_a_failed_clone_is_an_error_not_a_traceback(repo, tmp_path):
     with pytest.raises(MipError, match="git clone --shared .* failed") as exc:
         bisect.prepare(repo, "HEAD~2", "HEAD", cache, Runner())
     assert exc.value.code == Exit.USAGE
+
+
+FAKE_RUN = """#!/bin/sh
+# stands in for `mip6kit run` (same exit codes): the tests fail where f says bad
+[ -e "$ABORT_FILE" ] && { echo "host trouble" >&2; exit 2; }
+while [ $# -gt 0 ]; do [ "$1" = --tree ] && tree=$2; shift; done
+grep -q bad "$tree/f" && exit 1
+exit 0
+"""
+
+
+def _history(root, contents: list[tuple[str, str]]):
+    """A git repository with one commit per (file, text), in order."""
+    root.mkdir()
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    for n, (name, text) in enumerate(contents):
+        (root / name).write_text(text)
+        subprocess.run([*git, "add", name], check=True)
+        subprocess.run([*git, "commit", "-qm", f"c{n} {name}"], check=True)
+    return lambda *a: subprocess.run([*git, *a], capture_output=True, text=True,
+                                     check=True).stdout.strip()
+
+
+@pytest.fixture
+def bisect_env(tmp_path):
+    fake = tmp_path / "fake-run"
+    fake.write_text(FAKE_RUN)
+    fake.chmod(0o755)
+    return {"MIP6KIT_CACHE": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin",
+            "MIP6KIT_BISECT_RUN": str(fake), "ABORT_FILE": str(tmp_path / "abort")}
+
+
+def _steps(out: str) -> list[str]:
+    return re.findall(r"^mip6kit bisect: (\w+) try 1/1: (\w+) \(\d+ s, ", out, re.M)
+
+
+def test_each_step_is_printed_and_the_first_bad_found(cli, tmp_path, bisect_env):
+    git = _history(tmp_path / "linux", [("f", "ok"), ("g", "1"), ("f", "bad"), ("g", "2"),
+                                        ("g", "3"), ("g", "4")])
+    first_bad = git("rev-parse", "--short", "HEAD~3")
+    res = cli("bisect", "--tree", str(tmp_path / "linux"), "--good", "HEAD~5", "--bad", "HEAD",
+              env=bisect_env)
+    assert res.returncode == 0, res.stderr
+    assert _steps(res.stdout), res.stdout
+    assert f"first bad commit: {first_bad} c2 f" in res.stdout, res.stdout
+
+
+def test_paths_limit_the_steps_to_commits_that_touch_them(cli, tmp_path, bisect_env):
+    git = _history(tmp_path / "linux", [("f", "ok"), ("g", "1"), ("f", "bad"), ("g", "2"),
+                                        ("g", "3"), ("g", "4")])
+    touching_f = set(git("log", "--format=%h", "--", "f").split())
+    res = cli("bisect", "--tree", str(tmp_path / "linux"), "--good", "HEAD~5", "--bad", "HEAD",
+              "--", "f", env=bisect_env)
+    assert res.returncode == 0, res.stderr
+    tested = {rev for rev, _ in _steps(res.stdout)}
+    assert tested and all(any(t.startswith(r[:7]) or r.startswith(t) for r in touching_f)
+                          for t in tested), (tested, touching_f)
+    assert "c2 f" in res.stdout
+
+
+def test_first_good_finds_the_commit_that_fixed_it(cli, tmp_path, bisect_env):
+    git = _history(tmp_path / "linux", [("f", "bad"), ("g", "1"), ("g", "2"), ("f", "ok"),
+                                        ("g", "3")])
+    fixed = git("rev-parse", "--short", "HEAD~1")
+    res = cli("bisect", "--tree", str(tmp_path / "linux"), "--bad", "HEAD~4", "--good", "HEAD",
+              "--first-good", env=bisect_env)
+    assert res.returncode == 0, res.stderr
+    assert f"first fixed commit: {fixed} c3 f" in res.stdout, res.stdout
+    wrong_way = cli("bisect", "--tree", str(tmp_path / "linux"), "--bad", "HEAD",
+                    "--good", "HEAD~4", "--first-good", env=bisect_env)
+    assert wrong_way.returncode == 2 and "is not an ancestor" in wrong_way.stderr
+
+
+def test_an_aborted_bisection_says_so_whole_and_resumes(cli, tmp_path, bisect_env):
+    _history(tmp_path / "linux", [("f", "ok"), ("g", "1"), ("g", "2"), ("f", "bad"),
+                                  ("g", "3"), ("g", "4"), ("g", "5"), ("g", "6")])
+    args = ["bisect", "--tree", str(tmp_path / "linux"), "--good", "HEAD~7", "--bad", "HEAD"]
+    (tmp_path / "abort").write_text("")
+    stopped = cli(*args, env=bisect_env)
+    assert stopped.returncode == 2, stopped.stderr
+    assert "git bisect run stopped" in stopped.stderr and "run the same command again" \
+        in stopped.stderr and "Traceback" not in stopped.stderr
+    assert ": abort (" in stopped.stdout
+    (tmp_path / "abort").unlink()
+    resumed = cli(*args, env=bisect_env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming the bisection" in resumed.stderr and "first bad commit:" in resumed.stdout
+    again = cli(*args, env=bisect_env)  # finished: a new bisection, not a resumed one
+    assert again.returncode == 0 and "resuming" not in again.stderr
