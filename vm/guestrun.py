@@ -10,7 +10,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mip6kit.verifier import compat32, contract
+from mip6kit.verifier import cbuild, contract
 from mip6kit.verifier.contract import GuestArgs
 
 from . import boot, matrix, proc, resources, stage
@@ -58,20 +58,20 @@ def stage_selftest(job: Job) -> Path | None:
 
 
 def stage_helpers(job: Job) -> Path | None:
-    """The verifier's compiled helpers (verifier/helpers: a 32-bit XFRM
-    netlink client), built on the host into the run directory: gcc in a
-    TCG guest takes seconds.  None (the guest then builds them itself, or
-    skips their tests) when the host cannot build them."""
+    """The verifier's C helpers (verifier/cbuild.py: a 32-bit XFRM netlink
+    client, the daemon example), built on the host into the run directory:
+    gcc in a TCG guest takes seconds.  A helper the host cannot build is
+    left out (the guest then builds it itself, or skips its tests)."""
     if job.runner.dry_run:
         return None
     dest = job.rundir / "helpers"
     dest.mkdir(parents=True, exist_ok=True)
-    try:
-        job.runner.run(compat32.build_argv(dest / "nlxfrm32"), capture=True)
-    except MipError as e:
-        log.warning("cannot build the 32-bit helper (install gcc-multilib, or run "
-                    "scripts/setup.sh): %s", e)
-        return None
+    for name, (needs, _) in cbuild.HELPERS.items():
+        try:
+            job.runner.run(cbuild.build_argv(name, dest / name), capture=True)
+        except MipError as e:
+            log.warning("cannot build the helper %s (install %s, or run scripts/setup.sh): "
+                        "%s", name, needs, e)
     return dest
 
 
