@@ -136,6 +136,14 @@ def _toolchain(make_vars: list[str], runner: Runner) -> str:
     return short_hash(out)
 
 
+def _has_modules(fragment: Path, runner: Runner) -> bool:
+    """Whether the config fragment turns module support on."""
+    if runner.dry_run and not fragment.is_file():
+        return False
+    setting = kconfig.read_fragment(fragment).get("MODULES")
+    return setting is not None and setting.value == "y"
+
+
 def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runner,
           cache: Path, jobs: int, synced: SyncResult) -> Path:
     """Configure and build bzImage in builddir; returns the image path.
@@ -149,7 +157,10 @@ def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runn
         builddir.mkdir(parents=True, exist_ok=True)
         logfile.parent.mkdir(parents=True, exist_ok=True)
     configure(src, builddir, fragment, logfile, runner, env, make_vars, kconfig_changed)
-    argv = ["make", "-C", str(src), f"O={builddir}", f"-j{jobs}", *make_vars, "bzImage"]
+    # a config with modules builds them too: modpost then checks their symbols
+    modules = ["modules"] if _has_modules(fragment, runner) else []
+    argv = ["make", "-C", str(src), f"O={builddir}", f"-j{jobs}", *make_vars, "bzImage",
+            *modules]
     image = builddir / "arch/x86/boot/bzImage"
     if runner.dry_run:
         runner.run(argv)
