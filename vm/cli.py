@@ -109,11 +109,22 @@ def _tree_spec(args) -> spec.TreeSpec:
                          args.jobs, args.run_dir)
 
 
+BUILD_ONLY_PROFILES = {"modules": "a build check (the guest does not load the modules)"}
+
+
+def _verifiable(args) -> None:
+    """A profile whose kernel the verifier cannot use is refused before any build."""
+    if args.profile in BUILD_ONLY_PROFILES:
+        raise MipError(f"--profile {args.profile} is {BUILD_ONLY_PROFILES[args.profile]}: "
+                       f"use mip6kit build --profile {args.profile}")
+
+
 def _guest_spec(args) -> spec.GuestSpec:
     return spec.GuestSpec(args.kvm, args.timeout, args.test_timeout)
 
 
 def cmd_run(args, runner: Runner) -> int:
+    _verifiable(args)
     s = spec.RunSpec(_tree_spec(args), _guest_spec(args), args.k, args.baseline_only)
     with job.open_job(s.tree, cache_root(), runner) as j:
         return runjob.run(j, s.guest, s.pytest_args(), s.baseline_only)
@@ -132,6 +143,7 @@ def cmd_coverage(args, runner: Runner) -> int:
 
 
 def cmd_selftests(args, runner: Runner) -> int:
+    _verifiable(args)
     scripts = selftests.SMOKE_SCRIPTS if args.smoke else \
         args.scripts or selftests.DEFAULT_SCRIPTS
     s = spec.SelftestsSpec(_tree_spec(args), _guest_spec(args), tuple(scripts),
