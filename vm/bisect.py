@@ -32,6 +32,9 @@ import sys
 import time
 from pathlib import Path
 
+from mip6kit.verifier import contract
+from mip6kit.verifier.contract import Outcome
+
 from .cache import short_hash
 from .errors import Exit, MipError
 from .proc import Runner
@@ -73,6 +76,8 @@ def step(clone: Path, rundir: Path, tests: str, retries: int, run_args: list[str
             argv += ["-k", tests]
         start = time.monotonic()
         code = verdict(runner.run(argv, check=False).returncode)
+        if code == GOOD and "--no-series" in run_args and _failed(out):
+            code = BAD
         print(f"mip6kit bisect: {rev} try {attempt}/{retries}: {NAMES[code]} "
               f"({time.monotonic() - start:.0f} s, {out})", flush=True)
         if code != GOOD:
@@ -80,6 +85,21 @@ def step(clone: Path, rundir: Path, tests: str, retries: int, run_args: list[str
     if invert and code in (GOOD, BAD):
         return BAD if code == GOOD else GOOD
     return code
+
+
+def _failed(out: Path) -> bool:
+    """Whether a test failed in the step's run: `run --no-series` reports a
+    test that guards a patch without judging it (exit 0 either way), and a
+    bisection asks only whether the selected tests pass on this commit."""
+    path = out / "baseline" / contract.RESULTS
+    if not path.is_file():  # a custom step (MIP6KIT_BISECT_RUN): its exit code says
+        return False
+    try:
+        results = contract.load_results(path.read_text())
+    except ValueError as e:
+        raise MipError(f"{path}: {e}") from e
+    return any(r.outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.UNFINISHED)
+               for r in results.values())
 
 
 def _git(runner: Runner, repo: Path, *args: str, check: bool = True, query: bool = False) -> str:

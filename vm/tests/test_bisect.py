@@ -156,3 +156,30 @@ def test_an_aborted_bisection_says_so_whole_and_resumes(cli, tmp_path, bisect_en
     assert "resuming the bisection" in resumed.stderr and "first bad commit:" in resumed.stdout
     again = cli(*args, env=bisect_env)  # finished: a new bisection, not a resumed one
     assert again.returncode == 0 and "resuming" not in again.stderr
+
+
+REPORTING_RUN = """#!/bin/sh
+# as `mip6kit run --no-series` does: a failing test that guards a patch is
+# reported in results.json and the exit code is 0
+while [ $# -gt 0 ]; do
+  case $1 in --tree) tree=$2;; --run-dir) out=$2;; esac; shift
+done
+mkdir -p "$out/baseline"
+outcome=passed; grep -q bad "$tree/f" && outcome=failed
+printf '{"t.py::t": {"outcome": "%s", "patches": ["raw"]}}' $outcome > "$out/baseline/results.json"
+exit 0
+"""
+
+
+def test_a_step_is_bad_when_a_test_fails_though_run_reports_only(cli, tmp_path, bisect_env):
+    """The bisect demo found this: `run --no-series` reports a marked test
+    without judging it (exit 0), so a step must read the outcomes."""
+    fake = tmp_path / "reporting-run"
+    fake.write_text(REPORTING_RUN)
+    fake.chmod(0o755)
+    git = _history(tmp_path / "linux", [("f", "ok"), ("g", "1"), ("f", "bad"), ("g", "2")])
+    first_bad = git("rev-parse", "--short", "HEAD~1")
+    res = cli("bisect", "--tree", str(tmp_path / "linux"), "--good", "HEAD~3", "--bad", "HEAD",
+              env={**bisect_env, "MIP6KIT_BISECT_RUN": str(fake)})
+    assert res.returncode == 0, res.stderr
+    assert f"first bad commit: {first_bad} c2 f" in res.stdout, res.stdout
