@@ -152,15 +152,17 @@ def run(spec: BisectSpec, cache: Path, rundir: Path, runner: Runner) -> Exit:
     clone, good_sha, bad_sha = prepare(spec.tree, spec.good, spec.bad, cache, runner,
                                        spec.first_good)
     start = _start_args(spec, good_sha, bad_sha)
+    # the same bisection: endpoints, terms, paths, and what each step runs
+    note = shlex.join([*start, "-k", spec.k, "--retries", str(spec.retries), *_run_args(spec)])
     done = _git(runner, clone, "bisect", "log", check=False, query=True)
-    if f"# mip6kit: {shlex.join(start)}" in done:
+    if f"# mip6kit: {note}" in done:
         steps = len(re.findall(r"^git bisect (?:good|bad|skip|broken|fixed)", done, re.M))
         log.info("resuming the bisection in %s (%d steps done)", clone, steps)
     else:
         _git(runner, clone, "bisect", "reset", check=False)
         _git(runner, clone, "checkout", "-q", "--detach", bad_sha)
         _git(runner, clone, "bisect", "start", *start)
-        _note(clone, start)
+        _note(clone, note)
     step_cmd = [sys.executable, "-m", "mip6kit.bisect", str(clone), str(rundir),
                 spec.k, str(spec.retries), "1" if spec.first_good else "0",
                 *_run_args(spec)]
@@ -186,12 +188,18 @@ def run(spec: BisectSpec, cache: Path, rundir: Path, runner: Runner) -> Exit:
         print(f"bisect log: {rundir / 'bisect-log.txt'}; step runs: {rundir}/step-*")
         return Exit.PASS
     tail = "\n  ".join(output.strip().splitlines()[-6:])
+    if "only 'skip'ped commits left" in output:  # finished, undecided: not resumable
+        _git(runner, clone, "bisect", "reset", check=False)
+        raise MipError(f"the bisection cannot decide: only skipped commits (no build or "
+                       f"no boot) are left between good and bad; its last lines:\n  {tail}\n"
+                       f"(log: {rundir / 'bisect-log.txt'})", Exit.TEST_FAILURE)
     if rc != 0:  # a step aborted (the host, not the commit): resumable
         raise MipError(f"git bisect run stopped (exit {rc}); its last lines:\n  {tail}\n"
                        f"fix the cause and run the same command again to resume "
                        f"(log: {rundir / 'bisect-run.txt'})", Exit.USAGE)
+    _git(runner, clone, "bisect", "reset", check=False)
     raise MipError(f"the bisection found no first {'fixed' if spec.first_good else 'bad'} "
-                   f"commit (only skipped ones left?); its last lines:\n  {tail}\n"
+                   f"commit; its last lines:\n  {tail}\n"
                    f"(log: {rundir / 'bisect-log.txt'})", Exit.TEST_FAILURE)
 
 
@@ -204,11 +212,11 @@ def _start_args(spec: BisectSpec, good: str, bad: str) -> list[str]:
     return [*ends, "--", *spec.paths] if spec.paths else ends
 
 
-def _note(clone: Path, start: list[str]) -> None:
+def _note(clone: Path, note: str) -> None:
     """Mark the bisection as this command's, so that the same command
-    resumes it and another starts afresh (git keeps BISECT_LOG)."""
+    resumes it and another starts afresh (git appends to BISECT_LOG)."""
     with (clone / ".git" / "BISECT_LOG").open("a") as f:
-        f.write(f"# mip6kit: {shlex.join(start)}\n")
+        f.write(f"# mip6kit: {note}\n")
 
 
 def _run_args(spec: BisectSpec) -> list[str]:

@@ -7,6 +7,7 @@ import logging
 import os
 import shlex
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -85,7 +86,9 @@ def shell(image: Path, runner: Runner, *, kvm: bool, rwdirs: list[Path] | None =
         raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
                        Exit.BOOT_FAILURE)
     argv = vng_argv(image, None, kvm, list(rwdirs or []), qemu_opts=qemu_opts)
-    with runner.spawn(argv, stdin=None, env=_vng_env(), hint=VNG_HINT) as proc:
+    # SIGTERM: virtme restores the terminal that qemu's console put in raw mode
+    with runner.spawn(argv, stdin=None, env=_vng_env(), hint=VNG_HINT,
+                      stop=signal.SIGTERM) as proc:
         return 0 if proc is None else proc.wait()
 
 

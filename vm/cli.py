@@ -105,7 +105,8 @@ def _guest_options(p: argparse.ArgumentParser, timeout: int, tests: bool = False
 
 
 def _tree_spec(args) -> spec.TreeSpec:
-    return spec.TreeSpec(args.base, args.tree, args.series, args.no_series, args.profile,
+    series_dir = args.series.expanduser().resolve() if args.series else None
+    return spec.TreeSpec(args.base, args.tree, series_dir, args.no_series, args.profile,
                          args.jobs, args.run_dir)
 
 
@@ -495,6 +496,8 @@ def _main(argv: list[str] | None) -> int:
     resume()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verbose and args.quiet:
+        parser.error("-v/--verbose and -q/--quiet are mutually exclusive")
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="mip6kit: %(message)s", stream=sys.stderr)
     logging.getLogger().handlers[0].setLevel(level)

@@ -77,9 +77,15 @@ def _refuse_carried(kt: tree.KernelTree, patches: list[Path], runner: Runner) ->
     """A tree that already carries patches of the series (git am'd into a
     developer's tree) would fail to build with the series applied again:
     say so before any copy or build.  patch --dry-run -R only reads."""
-    carried = [series.slug(p) for p in patches
-               if runner.run(scratch.patch_argv(kt.origin, p, reverse=True, dry_run=True),
-                             capture=True, check=False, query=True).returncode == 0]
+    carried = []
+    for p in patches:
+        res = runner.run(scratch.patch_argv(kt.origin, p, reverse=True, dry_run=True),
+                         capture=True, check=False, query=True)
+        if res.returncode >= 2:  # patch's own trouble, not "does not reverse-apply"
+            raise MipError(f"patch could not check {p} against {kt.origin}: "
+                           f"{(res.stdout + res.stderr).strip()[-300:]}")
+        if res.returncode == 0:
+            carried.append(series.slug(p))
     if carried:
         raise MipError(f"the tree {kt.origin} already carries {len(carried)} of the "
                        f"series' {len(patches)} patches ({', '.join(carried)}): test it as "

@@ -23,7 +23,8 @@
  * 4. Each state read back: "state COA: hoaddr HOA".
  *
  * Exit 0 when every step worked, 1 on an error (errno and the kernel's
- * extack message printed), 2 on bad arguments, 3 without XFRMA_HOADDR.
+ * extack message printed; what this run installed is removed), 2 on bad
+ * arguments, 3 without XFRMA_HOADDR.
  */
 #define _GNU_SOURCE /* struct in6_pktinfo */
 #include <arpa/inet.h>
@@ -55,6 +56,7 @@ struct request {
 		struct xfrm_usersa_info sa;
 		struct xfrm_usersa_id id;
 		struct xfrm_userpolicy_info pol;
+		struct xfrm_userpolicy_id pol_id;
 	};
 	unsigned char attrs[512];
 };
@@ -206,16 +208,31 @@ static void del_state(const struct in6_addr *coa, const struct in6_addr *ha)
 	talk(&r, NULL, "DELSA");
 }
 
+static void policy_selector(struct xfrm_selector *sel, const struct in6_addr *ha)
+{
+	memcpy(&sel->daddr, ha, sizeof(*ha));
+	sel->prefixlen_d = 128;
+	sel->family = AF_INET6;
+	sel->proto = IPPROTO_MH;
+}
+
+static void del_policy(const struct in6_addr *ha)
+{
+	struct request r;
+
+	start(&r, XFRM_MSG_DELPOLICY, sizeof(r.pol_id));
+	policy_selector(&r.pol_id.sel, ha);
+	r.pol_id.dir = XFRM_POLICY_OUT;
+	talk(&r, NULL, "DELPOLICY");
+}
+
 static int add_policy(const struct in6_addr *ha)
 {
 	struct xfrm_user_tmpl t = { 0 };
 	struct request r;
 
 	start(&r, XFRM_MSG_NEWPOLICY, sizeof(r.pol));
-	memcpy(&r.pol.sel.daddr, ha, sizeof(*ha));
-	r.pol.sel.prefixlen_d = 128;
-	r.pol.sel.family = AF_INET6;
-	r.pol.sel.proto = IPPROTO_MH;
+	policy_selector(&r.pol.sel, ha);
 	r.pol.lft.soft_byte_limit = r.pol.lft.hard_byte_limit = XFRM_INF;
 	r.pol.lft.soft_packet_limit = r.pol.lft.hard_packet_limit = XFRM_INF;
 	r.pol.dir = XFRM_POLICY_OUT;
@@ -254,6 +271,17 @@ static int send_bu(int fd, const struct in6_addr *coa, unsigned int ifindex,
 		return -1;
 	}
 	return 0;
+}
+
+/* A failure after the probe: remove what this run installed, so that it
+ * can run again (a daemon would do the same before its fallback). */
+static int undo(const struct in6_addr *coa, int states, int policy, const struct in6_addr *ha)
+{
+	while (states-- > 0)
+		del_state(&coa[states], ha);
+	if (policy)
+		del_policy(ha);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -297,24 +325,24 @@ int main(int argc, char **argv)
 	/* 2. the other states and the policy */
 	for (i = 1; i < n; i++)
 		if (add_state(&coa[i], &ha, &hoa))
-			return 1;
+			return undo(coa, i, 0, &ha);
 	if (add_policy(&ha))
-		return 1;
+		return undo(coa, n, 0, &ha);
 	/* 3. a BU per CoA, by its link */
 	fd = socket(AF_INET6, SOCK_RAW, IPPROTO_MH);
 	if (fd < 0) {
 		perror("raw MH socket");
-		return 1;
+		return undo(coa, n, 1, &ha);
 	}
 	for (i = 0; i < n; i++)
 		if (send_bu(fd, &coa[i], ifindex[i], &ha, 4343 + i))
-			return 1;
+			return undo(coa, n, 1, &ha);
 	/* 4. read back */
 	for (i = 0; i < n; i++) {
 		char a[INET6_ADDRSTRLEN], h[INET6_ADDRSTRLEN];
 
 		if (read_hoaddr(&coa[i], &ha, &back))
-			return 1;
+			return undo(coa, n, 1, &ha);
 		printf("state %s: hoaddr %s\n", inet_ntop(AF_INET6, &coa[i], a, sizeof(a)),
 		       inet_ntop(AF_INET6, &back, h, sizeof(h)));
 	}

@@ -183,3 +183,20 @@ def test_a_step_is_bad_when_a_test_fails_though_run_reports_only(cli, tmp_path, 
               env={**bisect_env, "MIP6KIT_BISECT_RUN": str(fake)})
     assert res.returncode == 0, res.stderr
     assert f"first bad commit: {first_bad} c2 f" in res.stdout, res.stdout
+
+
+def test_only_skipped_commits_left_is_a_verdict_not_an_abort(cli, tmp_path, bisect_env):
+    """git stops with "only 'skip'ped commits left": exit 1, and the same
+    command then starts afresh instead of resuming a dead bisection."""
+    fake = tmp_path / "skipping-run"
+    fake.write_text(FAKE_RUN.replace("grep -q bad", "grep -q skip \"$tree/g\" && exit 3\n"
+                                     "grep -q bad"))
+    fake.chmod(0o755)
+    _history(tmp_path / "linux", [("f", "ok"), ("g", "skip"), ("f", "bad"), ("g", "ok")])
+    env = {**bisect_env, "MIP6KIT_BISECT_RUN": str(fake)}
+    args = ["bisect", "--tree", str(tmp_path / "linux"), "--good", "HEAD~3", "--bad", "HEAD"]
+    res = cli(*args, env=env)
+    assert res.returncode == 1 and "cannot decide: only skipped commits" in res.stderr, \
+        res.stdout + res.stderr
+    again = cli(*args, env=env)
+    assert "resuming" not in again.stderr

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout
     (["run", "--timeout", "0"], "--timeout: must be at least 1"),
     (["run", "--base", "7.0"], "invalid choice"),
     (["run", "--profile", "modules"], "use mip6kit build --profile modules"),
+    (["-v", "run", "-q"], "mutually exclusive"),
     (["run", "--tree", "/nonexistent/linux"], "no such directory"),
     (["run", "--tree", "/etc"], "not a kernel tree"),
     (["run", "--series", "/nonexistent", "--tree", "/etc"], "not a kernel tree"),
