@@ -68,7 +68,7 @@ found=$(sed -n 's/^first bad commit: \([0-9a-f]*\) .*/\1/p' <<<"$result")
 	echo "\$ mip6kit bisect --tree $work/linux --good ${good:0:12} --bad HEAD -k test_mh_bu_cmsg_hao"
 	grep -v '^mip6kit: \[build\]' <<<"$result"
 	logfile=$(sed -n 's/^bisect log: \([^;]*\);.*/\1/p' <<<"$result")
-	[ -n "$logfile" ] && sed 's/^/  /' "$logfile"
+	[ -n "$logfile" ] && awk '{ print "  " $0 }' "$logfile"   # its last line has no newline
 	echo "# exit $rc after ${took} s; planted $planted, found ${found:-nothing}"
 } | tee "$out"   # the latest run; earlier ones are in git history
 [ "$rc" -eq 0 ] && [ -n "$found" ] && [ "${planted:0:7}" = "${found:0:7}" ]

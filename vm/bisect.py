@@ -176,6 +176,8 @@ def run(spec: BisectSpec, cache: Path, rundir: Path, runner: Runner) -> Exit:
 
     rc = runner.stream(["git", "-C", str(clone), "bisect", "run", *step_cmd], echo)
     output = "".join(lines)
+    if output and not output.endswith("\n"):  # git's last line has none
+        echo("\n")
     (rundir / "bisect-run.txt").write_text(output)
     (rundir / "bisect-log.txt").write_text(_git(runner, clone, "bisect", "log", check=False,
                                                 query=True))
