@@ -227,7 +227,7 @@ def _run_args(spec: BisectSpec) -> list[str]:
     series = ["--series", str(spec.series)] if spec.series else \
         ["--no-series", "--baseline-only"]
     return [*series, *(["-j", str(spec.jobs)] if spec.jobs else []),
-            *([] if guest.kvm is None else ["--kvm" if guest.kvm else "--no-kvm"]),
+            *guest.kvm_args(),
             "--timeout", f"{guest.timeout:.0f}"]
 
 

@@ -77,14 +77,18 @@ def vng_argv(image: Path, command: list[str] | None, kvm: bool, rwdirs: list[Pat
     return argv
 
 
+def _require_image(image: Path, runner: Runner) -> None:
+    if not image.is_file() and not runner.dry_run:
+        raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
+                       Exit.BOOT_FAILURE)
+
+
 def shell(image: Path, runner: Runner, *, kvm: bool, rwdirs: list[Path] | None = None,
           qemu_opts: list[str] | None = None) -> int:
     """vng's interactive shell in the guest, on this terminal: `mip6kit boot`
     with no command.  No timeout (a person is at the keyboard); the exit
     code is vng's."""
-    if not image.is_file() and not runner.dry_run:
-        raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
-                       Exit.BOOT_FAILURE)
+    _require_image(image, runner)
     argv = vng_argv(image, None, kvm, list(rwdirs or []), qemu_opts=qemu_opts)
     # SIGTERM: virtme restores the terminal that qemu's console put in raw mode
     with runner.spawn(argv, stdin=None, env=_vng_env(), hint=VNG_HINT,
@@ -126,9 +130,7 @@ def boot(image: Path, command: list[str], outdir: Path, runner: Runner, *, kvm: 
     Raises MipError(BOOT_FAILURE) on timeout or when the guest died, and
     MipError(KERNEL_CRASH) when the console shows a kernel splat.
     """
-    if not image.is_file() and not runner.dry_run:
-        raise MipError(f"no kernel image at {image}; build it first (mip6kit build)",
-                       Exit.BOOT_FAILURE)
+    _require_image(image, runner)
     argv = vng_argv(image, command, kvm, list(rwdirs or []), qemu_opts=qemu_opts)
     console = outdir / f"console{tag}.log"
     stdout_log = outdir / f"guest-stdout{tag}.log"

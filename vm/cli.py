@@ -447,32 +447,33 @@ def synopsis(width: int = 100) -> str:
                    for line in lines)
 
 
-def _commands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    """The leaf subcommand parsers, in the order they were added."""
-    out = []
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """parser's direct subcommand parsers, in the order they were added."""
+    out: list[argparse.ArgumentParser] = []
     for action in parser._actions:  # argparse has no public walk of subparsers
         if isinstance(action, argparse._SubParsersAction):
-            for sub in dict.fromkeys(action.choices.values()):
-                out += _commands(sub) or [sub]
+            out += dict.fromkeys(action.choices.values())  # aliases map to one parser
     return out
+
+
+def _commands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The leaf subcommand parsers, in the order they were added."""
+    return [leaf for sub in _subparsers(parser) for leaf in _commands(sub) or [sub]]
 
 
 def _accept_global_options(parser: argparse.ArgumentParser) -> None:
     """-v, -q and --dry-run after the subcommand too (`mip6kit gc --dry-run`):
     each subparser gets them with SUPPRESS as default, so one given there
     overrides the main parser's value and one not given leaves it alone."""
-    for action in parser._actions:  # argparse has no public walk of subparsers
-        if not isinstance(action, argparse._SubParsersAction):
-            continue
-        for sub in dict.fromkeys(action.choices.values()):
-            g = sub.add_argument_group("global options (also before the command)")
-            g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                           help="debug logging")
-            g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                           help="warnings and errors only")
-            g.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
-                           help="print the commands that would run, change nothing")
-            _accept_global_options(sub)
+    for sub in _subparsers(parser):
+        g = sub.add_argument_group("global options (also before the command)")
+        g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="debug logging")
+        g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="warnings and errors only")
+        g.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
+                       help="print the commands that would run, change nothing")
+        _accept_global_options(sub)
 
 
 FATAL_SIGNALS = (signal.SIGTERM, signal.SIGHUP)

@@ -141,8 +141,8 @@ def one_kernel(base: str, kernel: str, spec: FlakinessSpec, base_dir: Path,
     run_dir.mkdir(parents=True, exist_ok=True)
     label = f"{base} {kernel}"
     start = time.monotonic()
-    kvm = [] if spec.guest.kvm is None else ["--kvm" if spec.guest.kvm else "--no-kvm"]
-    argv = [sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base, *variant, *kvm,
+    argv = [sys.executable, "-m", "mip6kit", "-q", "boot", "--base", base, *variant,
+            *spec.guest.kvm_args(),
             "--run-dir", str(run_dir), "--timeout", f"{spec.runs * spec.guest.timeout:.0f}",
             "--", "sh", "-c", loop]
     with (run_dir / "ktap.txt").open("w") as ktap_file, \

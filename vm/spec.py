@@ -32,6 +32,10 @@ class GuestSpec:
     timeout: float = 900.0  # s, the whole guest
     test_timeout: float = TEST_TIMEOUT  # s, each test phase in the verifier
 
+    def kvm_args(self) -> list[str]:
+        """The --kvm/--no-kvm a child mip6kit gets: none when it should probe."""
+        return [] if self.kvm is None else ["--kvm" if self.kvm else "--no-kvm"]
+
 
 @dataclass(frozen=True)
 class RunSpec:
