@@ -4,8 +4,25 @@
 import functools
 import gzip
 import os
+from pathlib import Path
 
 import pytest
+
+from .cmd import cmd
+
+# The modules of the code the series changes, by config symbol.  The kernel
+# loads most on demand (netlink family, xfrm type, rtnl link kind), but
+# not mip6 for a raw socket's MH checks, nor xfrm_compat for a 32-bit task:
+# a daemon on a modular kernel loads those, as require() does.
+MODULES = {
+    "INET6_AH": "ah6",
+    "INET6_ESP": "esp6",
+    "INET_ESP": "esp4",
+    "IPV6_MIP6": "mip6",
+    "NET_KEY": "af_key",
+    "XFRM_USER": "xfrm_user",
+    "XFRM_USER_COMPAT": "xfrm_compat",
+}
 
 
 @functools.cache
@@ -24,13 +41,35 @@ def kernel_config() -> dict[str, str]:
 
 
 def require(symbol: str, value: str = "y") -> None:
-    """Skip the calling test unless CONFIG_<symbol>=<value> in the running kernel."""
+    """Skip the calling test unless CONFIG_<symbol>=<value> in the running
+    kernel; value y also takes a module (m), which is then loaded."""
     cfg = kernel_config()
     if not cfg:
         pytest.skip("/proc/config.gz missing (CONFIG_IKCONFIG_PROC not set)")
     got = cfg.get(symbol, "n")
+    if got == "m" and value == "y":
+        if symbol in MODULES:
+            load(MODULES[symbol])
+        return
     if got != value:
         pytest.skip(f"CONFIG_{symbol}={value} needed, kernel has CONFIG_{symbol}={got}")
+
+
+def loaded() -> set[str]:
+    try:
+        return {line.split()[0] for line in Path("/proc/modules").read_text().splitlines()}
+    except OSError:  # CONFIG_MODULES=n
+        return set()
+
+
+def load(module: str) -> None:
+    """modprobe; a module that does not load fails the test with the reason."""
+    if module in loaded():
+        return
+    res = cmd(["modprobe", module], check=False)
+    if res.returncode != 0:
+        pytest.fail(f"modprobe {module} failed (exit {res.returncode}): "
+                    f"{(res.stderr or res.stdout).strip()}")
 
 
 def kernel_version() -> tuple[int, int]:

@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from . import kconfig
+from . import kconfig, profile
 from .cache import short_hash
 from .errors import Exit, MipError
 from .proc import Runner
@@ -85,24 +85,38 @@ def _stamped(builddir: Path, fragment: Path) -> bool:
     return key is not None and stamp.is_file() and stamp.read_text().strip() == key
 
 
+def _targets(fragment: Path, base: Path | None) -> list[list[str]]:
+    if base is None:
+        return [[f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"], ["olddefconfig"]]
+    return [["olddefconfig"]]  # on the base with the fragment appended: its lines win
+
+
 def configure(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runner,
-              env: dict, make_vars: list[str], kconfig_changed: bool = False) -> None:
-    """allnoconfig + fragment, then olddefconfig, then check every line.
+              env: dict, make_vars: list[str], kconfig_changed: bool = False,
+              base: Path | None = None) -> None:
+    """allnoconfig + fragment (or the base config with the fragment
+    appended), then olddefconfig, then check every line.
 
     Skipped when the fragment and the .config are those of the last checked
     configuration and no Kconfig file changed (a stamp in the build dir).
     """
     argv = ["make", "-C", str(src), f"O={builddir}", *make_vars]
     if runner.dry_run:
-        runner.run(argv + [f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"])
-        runner.run(argv + ["olddefconfig"])
+        if base is not None:
+            print(f"# .config = {base} (unpacked) + {fragment}")
+        for target in _targets(fragment, base):
+            runner.run(argv + target)
         return
     frag = kconfig.read_fragment(fragment)  # bad syntax is a usage error, before make
     if not kconfig_changed and _stamped(builddir, fragment):
         log.info("config: unchanged since it was last checked")
         return
     (builddir / CONFIG_STAMP).unlink(missing_ok=True)
-    for target in ([f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"], ["olddefconfig"]):
+    if base is not None:
+        log.info("config: %s with the fragment %s on top", base, fragment.name)
+        (builddir / ".config").write_text(profile.read_base(base) + "\n"
+                                          + fragment.read_text())
+    for target in _targets(fragment, base):
         if _stream_make(argv + target, src, env, logfile, "config", runner) != 0:
             raise MipError(f"configuring failed; see {logfile}", Exit.BUILD_FAILURE)
     check_config(src, builddir, fragment, frag)
@@ -145,7 +159,7 @@ def _has_modules(fragment: Path, runner: Runner) -> bool:
 
 
 def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runner,
-          cache: Path, jobs: int, synced: SyncResult) -> Path:
+          cache: Path, jobs: int, synced: SyncResult, base: Path | None = None) -> Path:
     """Configure and build bzImage in builddir; returns the image path.
 
     make is skipped when the build dir's stamp says it finished for this
@@ -156,7 +170,7 @@ def build(src: Path, builddir: Path, fragment: Path, logfile: Path, runner: Runn
     if not runner.dry_run:
         builddir.mkdir(parents=True, exist_ok=True)
         logfile.parent.mkdir(parents=True, exist_ok=True)
-    configure(src, builddir, fragment, logfile, runner, env, make_vars, kconfig_changed)
+    configure(src, builddir, fragment, logfile, runner, env, make_vars, kconfig_changed, base)
     # a config with modules builds them too: modpost then checks their symbols
     modules = ["modules"] if _has_modules(fragment, runner) else []
     argv = ["make", "-C", str(src), f"O={builddir}", f"-j{jobs}", *make_vars, "bzImage",

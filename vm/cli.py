@@ -110,25 +110,17 @@ def _tree_spec(args) -> spec.TreeSpec:
                          args.jobs, args.run_dir)
 
 
-BUILD_ONLY_PROFILES = {"modules": "a build check (the guest does not load the modules)"}
-
-
-def _verifiable(args) -> None:
-    """A profile whose kernel the verifier cannot use is refused before any build."""
-    if args.profile in BUILD_ONLY_PROFILES:
-        raise MipError(f"--profile {args.profile} is {BUILD_ONLY_PROFILES[args.profile]}: "
-                       f"use mip6kit build --profile {args.profile}")
-
-
 def _guest_spec(args) -> spec.GuestSpec:
     return spec.GuestSpec(args.kvm, args.timeout, args.test_timeout)
 
 
 def cmd_run(args, runner: Runner) -> int:
-    _verifiable(args)
-    s = spec.RunSpec(_tree_spec(args), _guest_spec(args), args.k, args.baseline_only)
+    only = "baseline" if args.baseline_only else "patched" if args.patched_only else None
+    if only == "patched" and args.no_series:
+        raise MipError("--patched-only needs a series; --no-series builds the tree as it is")
+    s = spec.RunSpec(_tree_spec(args), _guest_spec(args), args.k, only)
     with job.open_job(s.tree, cache_root(), runner) as j:
-        return runjob.run(j, s.guest, s.pytest_args(), s.baseline_only)
+        return runjob.run(j, s.guest, s.pytest_args(), s.only)
 
 
 def cmd_coverage(args, runner: Runner) -> int:
@@ -144,7 +136,6 @@ def cmd_coverage(args, runner: Runner) -> int:
 
 
 def cmd_selftests(args, runner: Runner) -> int:
-    _verifiable(args)
     scripts = selftests.SMOKE_SCRIPTS if args.smoke else \
         args.scripts or selftests.DEFAULT_SCRIPTS
     s = spec.SelftestsSpec(_tree_spec(args), _guest_spec(args), tuple(scripts),
@@ -187,7 +178,7 @@ def cmd_bisect(args, runner: Runner) -> int:
 def cmd_build(args, runner: Runner) -> int:
     s = spec.BuildSpec(_tree_spec(args), args.baseline)
     with job.open_job(s.tree, cache_root(), runner) as j, job.locked(j):
-        image = job.build_variant(j, j.variants(s.baseline)[-1])
+        image = job.build_variant(j, j.variants("baseline" if s.baseline else None)[-1])
     print(image)
     return Exit.PASS
 
@@ -204,7 +195,7 @@ def cmd_boot(args, runner: Runner) -> int:
     s = spec.BootSpec(_tree_spec(args), _guest_spec(args), tuple(command), args.baseline,
                       tuple(rwdirs), tuple(args.qemu_opt))
     with job.open_job(s.tree, cache_root(), runner) as j, job.locked(j):
-        image = job.build_variant(j, j.variants(s.baseline)[-1])
+        image = job.build_variant(j, j.variants("baseline" if s.baseline else None)[-1])
         kvm = guestrun.decide_kvm(j, image, s.guest.kvm)
         if not s.command:
             return shell(image, runner, kvm=kvm, rwdirs=list(s.rwdirs),
@@ -269,8 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _tree_options(r)
     _guest_options(r, 900, tests=True)
-    r.add_argument("--baseline-only", action="store_true",
-                   help="build and verify the unpatched kernel only")
+    only = r.add_mutually_exclusive_group()
+    only.add_argument("--baseline-only", action="store_true",
+                      help="build and verify the unpatched kernel only")
+    only.add_argument("--patched-only", action="store_true",
+                      help="build and verify the patched kernel only: every test must pass")
     r.add_argument("-k", metavar="EXPR", help="pytest -k expression to select tests")
     r.set_defaults(func=cmd_run)
 

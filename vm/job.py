@@ -47,9 +47,12 @@ class Job:
         """The variant's own scratch tree (and, inside it, its build dirs)."""
         return self.workdir / f"src-{variant}"
 
-    def variants(self, baseline_only: bool = False) -> list[str]:
-        """The kernels to build: baseline, then patched when there is a series."""
-        return ["baseline"] if baseline_only or not self.patches else list(VARIANTS)
+    def variants(self, only: str | None = None) -> list[str]:
+        """The kernels to build: baseline, then patched when there is a
+        series; only names one of them."""
+        if not self.patches:
+            return ["baseline"]
+        return [only] if only else list(VARIANTS)
 
     def patch_names(self) -> list[str]:
         return [series.slug(p) for p in self.patches]
@@ -184,11 +187,11 @@ def build_variant(job: Job, variant: str) -> Path:
         synced = scratch.sync(job.tree.origin, src, resources.overlay(),
                               patches, job.runner, link_dest=link_dest,
                               appends=coverage.makefile_appends(patches))
-    fragment, text = profile.fragment(src, job.profile, write=not job.runner.dry_run)
-    cfg = short_hash(text) if text is not None else "dryrun"
+    frag = profile.fragment(src, job.profile, write=not job.runner.dry_run)
+    cfg = short_hash(frag.text) if frag.text is not None else "dryrun"
     builddir = scratch.build_dir(src, cfg)
-    image = build.build(src, builddir, fragment, outdir / "build.log", job.runner,
-                        job.cache, job.jobs, synced)
+    image = build.build(src, builddir, frag.path, outdir / "build.log", job.runner,
+                        job.cache, job.jobs, synced, frag.base)
     if not job.runner.dry_run:
         shutil.copy(builddir / ".config", outdir / "config")
     return image

@@ -3,7 +3,8 @@
 
 A test marked @pytest.mark.patch(NAME) guards patch NAME on every base
 whose series carries NAME: there it must fail on the baseline kernel and
-pass with the series (a baseline-only run just checks that it fails).  On a
+pass with the series (a baseline-only run just checks that it fails, a
+patched-only run that it passes).  On a
 base whose series does not carry NAME (the regression it fixes is not
 there), and for every unmarked test, it must pass (or skip with a reason)
 on every kernel.  An unmarked test may also xfail on every kernel: that
@@ -77,9 +78,12 @@ def judge(results: dict[str, Results], series: list[str],
             ok = outcomes.get("baseline") == Outcome.FAILED \
                 and outcomes.get("patched") == Outcome.PASSED
             why = "" if ok else "must fail on baseline and pass with the series"
-        elif guards:
+        elif guards and "baseline" in results:
             ok = outcomes.get("baseline") == Outcome.FAILED
             why = "" if ok else "guards a patch, so must fail without the series"
+        elif guards:  # --patched-only
+            ok = outcomes.get("patched") == Outcome.PASSED
+            why = "" if ok else "guards a patch, so must pass with the series"
         else:
             ok = all(o in (Outcome.PASSED, Outcome.SKIPPED) for o in outcomes.values()) or (
                 not markers and all(o == Outcome.XFAILED for o in outcomes.values()))

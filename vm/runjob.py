@@ -51,8 +51,8 @@ def _partial_matrix(job: Job, variants: list[str]) -> None:
                                                                    else "")) if left else "")
 
 
-def run(job: Job, guest: GuestSpec, pytest_args: list[str], baseline_only: bool) -> Exit:
-    variants = job.variants(baseline_only)
+def run(job: Job, guest: GuestSpec, pytest_args: list[str], only: str | None) -> Exit:
+    variants = job.variants(only)
     modules = guestrun.check_selection(pytest_args, job.runner)
     if "patched" not in variants and modules == [contract.SELFTEST_MODULE]:
         raise MipError(f"{contract.SELFTEST_MODULE} runs the series' selftest from the "

@@ -42,7 +42,7 @@ class RunSpec:
     tree: TreeSpec
     guest: GuestSpec
     k: str | None = None  # pytest -k
-    baseline_only: bool = False
+    only: str | None = None  # "baseline" or "patched": build and verify that kernel alone
 
     def pytest_args(self) -> list[str]:
         return ["-k", self.k] if self.k else []
