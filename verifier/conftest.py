@@ -22,8 +22,9 @@ from .netns import IFA_F_NODAD, Namespace, namespaces, veth
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "patch(name): the test guards that patch: it must fail on the "
-        "unpatched kernel and pass with the series")
+        "markers", "patch(name, config=None): the test guards that patch: it must fail "
+        "on the unpatched kernel and pass with the series; config='SYMBOL=value' "
+        "limits that to kernels built so (elsewhere it must pass on both)")
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,15 @@ def load(module: str) -> None:
                     f"{(res.stderr or res.stdout).strip()}")
 
 
+def holds(condition: str | None) -> bool:
+    """Whether "SYMBOL=value" holds for the running kernel (None: always),
+    as a patch marker's config= condition says."""
+    if condition is None:
+        return True
+    symbol, _, value = condition.partition("=")
+    return kernel_config().get(symbol, "n") == value
+
+
 def kernel_version() -> tuple[int, int]:
     """(major, minor) of the running kernel."""
     return tuple(int(n) for n in os.uname().release.split("-")[0].split(".")[:2])

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from mip6kit.verifier import contract, debugfs, handoff
+from mip6kit.verifier import contract, debugfs, features, handoff
 from mip6kit.verifier.cmd import cmd
 from mip6kit.verifier.contract import GuestArgs, Outcome, TestResult
 from mip6kit.verifier.ktap import outcome
@@ -61,7 +61,8 @@ class ResultsRecorder:
 
     def pytest_collection_finish(self, session):
         for item in session.items:
-            patches = [m.args[0] for m in item.iter_markers("patch")]
+            patches = [m.args[0] for m in item.iter_markers("patch")
+                       if features.holds(m.kwargs.get("config"))]
             self.results[item.nodeid] = TestResult(Outcome.UNFINISHED, patches)
         self.hand_off()
 

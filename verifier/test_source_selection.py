@@ -6,14 +6,16 @@ talks to the HA address 2001:db8:1::1 through m0.  Both candidates are
 global and preferred, so rule 4 (prefer home address) decides when the HoA
 carries IFA_F_HOMEADDRESS; without the flag, rule 5 (prefer an address of
 the outgoing interface) picks the CoA.  Rule 4 and IPV6_ADDR_PREFERENCES'
-home/CoA bits are compiled in only with CONFIG_IPV6_MIP6=y.
+home/CoA bits are compiled into addrconf.c only with CONFIG_IPV6_MIP6=y
+unless the series' net fix is applied: with IPV6_MIP6=m (the modules and
+distro profiles) test_rule4_picks_home_address guards that fix.
 """
 
 import socket
 
 import pytest
 
-from . import features
+from . import features, patchnames
 from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD
 
 IPV6_ADDR_PREFERENCES = 72  # include/uapi/linux/in6.h
@@ -37,6 +39,7 @@ def _home(topo, flagged: bool) -> None:
     assert bool(flags & IFA_F_HOMEADDRESS) == flagged, f"dumped flags {flags:#x}"
 
 
+@pytest.mark.patch(patchnames.RULE4_MODULE, config="IPV6_MIP6=m")
 @pytest.mark.parametrize("prefs", [None, IPV6_PREFER_SRC_HOME], ids=["default", "prefer_home"])
 def test_rule4_picks_home_address(topo, prefs):
     """RFC 6724 section 5 rule 4 (and RFC 5014 IPV6_PREFER_SRC_HOME): with

@@ -5,8 +5,8 @@ quilt   DIR/series and the patches, as they are.
 debian  DEP-3 headers, and DIR/debian/patches/series.mip6kit, the lines to
         append to the package's debian/patches/series.  Layout "flat":
         DIR/debian/patches/mip6kit/*.patch; layout "debian-kernel", the
-        kernel team's: a patch with a Fixes: tag in bugfix/all/, the others
-        in features/all/.
+        kernel team's: a fix (a Fixes: tag, or a patch of a fixes tree:
+        ipsec, net) in bugfix/all/, the others in features/all/.
 rpm     DIR/*.patch, DIR/patches.spec (PatchNNNN: lines for the preamble)
         and DIR/apply.spec (the %patch lines for %prep).
 
@@ -31,6 +31,7 @@ FORMATS = ("quilt", "debian", "rpm")
 LAYOUTS = ("flat", "debian-kernel")
 UPSTREAM = re.compile(r"^commit ([0-9a-f]{40}) upstream\.$", re.M)  # a stable backport
 MAINLINE = "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/commit/?id="
+FIX_TREES = ("ipsec", "net")  # the trees that take fixes only
 RPM_FIRST = 9001  # far above the Patch numbers a distribution kernel spec uses
 
 
@@ -45,8 +46,10 @@ class Patch:
 
     @property
     def fixes(self) -> bool:
-        """Carries a Fixes: tag: a bug fix, for the Debian kernel's bugfix/all."""
-        return re.search(r"^Fixes: ", self.description, re.M) is not None
+        """A bug fix, for the Debian kernel's bugfix/all: a Fixes: tag, or a
+        patch for a fixes tree (one whose Fixes: the sender adds)."""
+        return (re.search(r"^Fixes: ", self.description, re.M) is not None
+                or self.path.parent.name in FIX_TREES)
 
 
 def parse(path: Path) -> Patch:

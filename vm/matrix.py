@@ -74,7 +74,7 @@ def judge(results: dict[str, Results], series: list[str],
             ok, why = False, "did not finish: the guest died or timed out during the run"
         elif markers and not judged:
             ok, why = True, ""
-        elif guards and "patched" in results:
+        elif guards and "patched" in results and "baseline" in results:
             ok = outcomes.get("baseline") == Outcome.FAILED \
                 and outcomes.get("patched") == Outcome.PASSED
             why = "" if ok else "must fail on baseline and pass with the series"

@@ -49,6 +49,13 @@ def test_baseline_only_expects_guarded_tests_to_fail():
     assert all(r.ok for r in rows)
 
 
+def test_patched_only_expects_guarded_tests_to_pass():
+    ok = matrix.judge({"patched": {"t": _r("passed", [P]), "u": _r("passed")}}, [P])
+    assert all(r.ok for r in ok)
+    bad = matrix.judge({"patched": {"t": _r("failed", [P])}}, [P])
+    assert not bad[0].ok and "pass with the series" in bad[0].why
+
+
 def test_patch_of_another_base_only_must_pass_here():
     """A regression fix that only the 6.12 series carries: on 6.1 its test
     is an ordinary test that passes on both kernels."""
