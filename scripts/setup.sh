@@ -9,10 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(
-	linux-source-6.12 linux-source-6.1 linux-config-6.12
+	linux-source-6.12 linux-source-6.1 linux-config-6.12 linux-config-6.1
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync patch perl
 	ccache qemu-system-x86 udev iproute2 python3-venv strace quilt
-	tcpdump socat ethtool iptables iputils-ping lcov gcc-multilib
+	tcpdump socat ethtool iptables nftables iputils-ping lcov gcc-multilib
 )
 
 missing=()

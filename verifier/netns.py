@@ -65,13 +65,15 @@ class Namespace:
     def ip(self, *args: str, check: bool = True) -> CompletedProcess:
         return cmd(["ip", "-n", self.name, *args], check=check)
 
-    def ip_batch(self, *commands: list[str]) -> None:
+    def ip_batch(self, *commands: list[str], ipv6: bool = False) -> None:
         """Several `ip` commands in one process (ip -batch): under TCG every
-        process costs about 0.1 s, and a topology needs a dozen commands."""
+        process costs about 0.1 s, and a topology needs a dozen commands.
+        ipv6: `ip -6` for all of them (rules and routes default to IPv4)."""
         script = "".join(shlex.join(c) + "\n" for c in commands)
-        res = cmd(["ip", "-n", self.name, "-batch", "-"], input=script, check=False)
+        argv = ["ip", *(["-6"] if ipv6 else []), "-n", self.name, "-batch", "-"]
+        res = cmd(argv, input=script, check=False)
         if res.returncode != 0:
-            raise CmdError(["ip", "-n", self.name, "-batch", "-", "<<", script], None, res)
+            raise CmdError([*argv, "<<", script], None, res)
 
     def sysctl(self, key: str, value: str | int) -> None:
         path = "/proc/sys/" + key.replace(".", "/")

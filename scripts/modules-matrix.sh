@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The modules matrix on each base: `mip6kit run --profile modules` (the
+# lean config with the series' code as modules, vm/profiles/modules.config)
+# on the tests whose verdict depends on it (scripts/modules-smoke.k: the
+# module loads, rule 4 with IPV6_MIP6=m, xfrm_compat as a module, the raw
+# and UDP checksums with mip6.ko).  CI runs it on 6.12 (scripts/test.sh);
+# this shows both bases.  Appends each matrix and its time to OUT.
+#
+#   scripts/modules-matrix.sh [OUT [BASES]]
+#   defaults: scripts/modules-matrix-results.txt, bases "6.12 6.1"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${1:-scripts/modules-matrix-results.txt}
+BASES=${2:-6.12 6.1}
+status=0
+
+{
+	echo "# modules matrix $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, TCG, $(git rev-parse --short HEAD)"
+	echo "# scripts/modules-matrix.sh $OUT '$BASES'"
+} >>"$OUT"
+for base in $BASES; do
+	run=$(mktemp -d)
+	start=$(date +%s)
+	rc=0
+	.venv/bin/mip6kit run --base "$base" --profile modules --run-dir "$run" \
+		-k "$(cat scripts/modules-smoke.k)" >"$run/stdout.txt" 2>"$run/stderr.txt" || rc=$?
+	{
+		echo "base $base: exit $rc, $(($(date +%s) - start)) s (builds included)"
+		grep -E "\[build\] done in" "$run/stderr.txt" | sed 's/^/  /' || true
+		sed 's/^/  /' "$run/matrix.txt" 2>/dev/null || tail -n 5 "$run/stderr.txt" | sed 's/^/  /'
+	} >>"$OUT"
+	[ "$rc" -eq 0 ] || status=1
+done
+exit $status
