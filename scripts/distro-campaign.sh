@@ -18,15 +18,13 @@
 # series' code as modules on the lean config.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/campaign-lib.sh
 
 OUT=${1:-scripts/distro-campaign-results.txt}
 BASES=${2:-6.12 6.1}
 status=0
 
-{
-	echo "# distro campaign $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, TCG, $(git rev-parse --short HEAD)"
-	echo "# scripts/distro-campaign.sh $OUT '$BASES'"
-} >>"$OUT"
+campaign_begin "distro campaign" "$OUT" scripts/distro-campaign.sh "$OUT" "'$BASES'"
 for base in $BASES; do
 	run=$(mktemp -d)
 	start=$(date +%s)

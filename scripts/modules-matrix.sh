@@ -12,15 +12,13 @@
 #   defaults: scripts/modules-matrix-results.txt, bases "6.12 6.1"
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/campaign-lib.sh
 
 OUT=${1:-scripts/modules-matrix-results.txt}
 BASES=${2:-6.12 6.1}
 status=0
 
-{
-	echo "# modules matrix $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, TCG, $(git rev-parse --short HEAD)"
-	echo "# scripts/modules-matrix.sh $OUT '$BASES'"
-} >>"$OUT"
+campaign_begin "modules matrix" "$OUT" scripts/modules-matrix.sh "$OUT" "'$BASES'"
 for base in $BASES; do
 	run=$(mktemp -d)
 	start=$(date +%s)

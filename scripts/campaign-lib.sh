@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Sourced by the campaign scripts that append to a checked-in results file.
+
+# campaign_begin TITLE OUT COMMAND...: OUT gets the campaign's header: what,
+# when, on what, at which commit, and the command that reproduces it.
+campaign_begin() {
+	local title=$1 out=$2
+	shift 2
+	{
+		echo "# $title $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, TCG, $(git rev-parse --short HEAD)"
+		echo "# $*"
+	} >>"$out"
+}
