@@ -11,9 +11,10 @@ HOA = "xfrm-add-a-home-address-to-route-optimization-states"
 MIGRATE_MARK = "xfrm-migrate-select-the-policy-and-states-by-mark"
 COMPAT_ALIGN = "xfrm-compat-start-each-translated-attribute-on-a-4-byte-boundary"
 RULE4_MODULE = "ipv6-addrconf-prefer-the-home-address-when-mip6-is-a-module"
+XFRMI_RO = "xfrm-interface-leave-route-optimization-states-to-the-final-policy-check"
 # 6.12 only: fixes of regressions that 6.1 does not have
 MH_TYPE = "xfrm-policy-decode-the-mobility-header-type-on-input"
 MIGRATE_TYPE = "xfrm-migrate-find-type-selective-policies"
 
-ALL = (RAW, UDP, EGRESS, HOA, MIGRATE_MARK, COMPAT_ALIGN, RULE4_MODULE, MH_TYPE,
-       MIGRATE_TYPE)
+ALL = (RAW, UDP, EGRESS, HOA, MIGRATE_MARK, COMPAT_ALIGN, RULE4_MODULE, XFRMI_RO,
+       MH_TYPE, MIGRATE_TYPE)

@@ -160,7 +160,7 @@ def test_a_tree_that_carries_the_series_is_refused_before_any_build(cli, tmp_pat
         Runner().run(patch_argv(linux, patch), capture=True)
     res = cli("--dry-run", "run", "--tree", str(linux), env=env)
     assert res.returncode == 2, res.stderr
-    assert "already carries 12 of the series' 12 patches" in res.stderr, res.stderr
+    assert "already carries 13 of the series' 13 patches" in res.stderr, res.stderr
     assert "--no-series" in res.stderr and "Traceback" not in res.stderr
     assert "make" not in res.stdout and "rsync" not in res.stdout, "refused after a step"
 
