@@ -7,10 +7,12 @@ creating any xfrm interface does), its handlers come first for every ESP
 and AH packet of the host, and xfrmi_input() checks the inbound policy of
 the states the packet has already met before it processes that header
 (for nested tunnels).  A home agent receiving UDP or a Binding Update
-with a home address option and then ESP or AH (RFC 3776) has one such
-state, the HAO's: the unpatched check looks for a policy of the ESP (or
-AH) flow, finds none, and drops the packet for its route optimization
-state (XfrmInNoPols).
+with a home address option and then ESP (RFC 3776) has one such state,
+the HAO's: the unpatched check looks for a policy of the ESP flow, finds
+none, and drops the packet for its route optimization state
+(XfrmInNoPols).  AH is not part of the test: 6.12's flow dissector reads
+past the AH header, so the early check sees the UDP flow and passes
+there, while 6.1's decode stops at AH.
 
 These send with a classic HAO state (COADDR), which every kernel has, so
 the only difference between the kernels is the home agent's input path.
@@ -35,15 +37,15 @@ COA = Link(1).coa
 
 
 @pytest.mark.patch(patchnames.XFRMI_RO)
-@pytest.mark.parametrize("proto", [socket.IPPROTO_ESP, socket.IPPROTO_AH], ids=["esp", "ah"])
-def test_hao_then_ipsec_reaches_the_home_agent(mcoa, proto):
-    """MN: a classic HAO state HoA -> HA (COADDR CoA1) and an ESP or AH
+def test_hao_then_esp_reaches_the_home_agent(mcoa):
+    """MN: a classic HAO state HoA -> HA (COADDR CoA1) and an ESP
     transport SA, one policy with both templates, HAO first (RFC 6275's
     header order); HA: the wildrecv HAO state, `proto udp tmpl proto hao
     mode ro level use`, the same SA.  UDP from the HoA must reach the HA's
     socket from the HoA."""
     features.require("XFRM_INTERFACE")
-    features.require("INET6_ESP" if proto == socket.IPPROTO_ESP else "INET6_AH")
+    features.require("INET6_ESP")
+    proto = socket.IPPROTO_ESP
     accept_ro(mcoa.ha, HAO, NH_UDP)
     for ns in (mcoa.mn, mcoa.ha):
         ipsec_sa(ns, HOA, HA, proto, SPI)
