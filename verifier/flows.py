@@ -369,7 +369,9 @@ def exchange(client: Namespace, flow: Flow, payload: bytes, timeout: float = 5.0
         return s.recv(2048)
 
 
-TCP_INFO_TOTAL_RETRANS = 100  # offset of tcpi_total_retrans in struct tcp_info
+# struct tcp_info (include/uapi/linux/tcp.h): offsets of tcpi_total_retrans
+# and tcpi_dsack_dups, and the size up to the latter
+TCP_INFO_TOTAL_RETRANS, TCP_INFO_DSACK_DUPS, TCP_INFO_SIZE = 100, 216, 220
 
 
 class Prober:
@@ -377,8 +379,11 @@ class Prober:
     one probe at a time, each waiting up to wait s for its own echo.  A
     UDP echo that comes after its wait still counts (the guest's one CPU
     may be busy with a command); lost are the probes never echoed.  For
-    TCP a dropped segment shows as a retransmission, which the kernel
-    counts (tcpi_total_retrans); a stalled stream as a probe not echoed."""
+    TCP a dropped segment shows as a retransmission that the receiver did
+    not report as a duplicate: the kernel's tcpi_total_retrans less its
+    tcpi_dsack_dups (a retransmission timer that fires while the guest's
+    CPU is busy resends a segment that was not lost, and the receiver's
+    D-SACK says so); a stalled stream shows as a probe not echoed."""
 
     PACE = 0.01  # s between an echo and the next probe
 
@@ -386,7 +391,7 @@ class Prober:
         self.flow, self.wait = flow, wait
         self.sent = 0
         self.echoed: set[int] = set()
-        self.retrans = 0
+        self.retrans = self.spurious = 0  # TCP: resent for a loss; resent in vain
         self._stop = threading.Event()
         kind = socket.SOCK_DGRAM if flow.proto == NH_UDP else socket.SOCK_STREAM
         self.sock = client.socket(socket.AF_INET6, kind)
@@ -438,8 +443,10 @@ class Prober:
             while self.lost and (data := self.sock.recv(2048)):
                 self.echoed.update(int(w) for w in data.split(b";") if w.isdigit())
         if self.flow.proto == NH_TCP:
-            info = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-            self.retrans = struct.unpack_from("=I", info, TCP_INFO_TOTAL_RETRANS)[0]
+            info = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_SIZE)
+            total = struct.unpack_from("=I", info, TCP_INFO_TOTAL_RETRANS)[0]
+            self.spurious = struct.unpack_from("=I", info, TCP_INFO_DSACK_DUPS)[0]
+            self.retrans = total - self.spurious
         self.sock.close()
 
 

@@ -19,7 +19,8 @@ Movement and failure (the esp-mark plane for the first, ip6ip6 for the
 second):
 - CoA2 changes to a new address on link 2: both ends MIGRATE the mark 2
   policies and SAs (XFRMA_MARK); the CoA1 and CoA3 flows, probed all the
-  while, lose nothing (UDP: every probe echoed; TCP: no retransmission),
+  while, lose nothing (UDP: every probe echoed; TCP: no retransmission
+  but those the receiver reports as duplicates, D-SACK),
   and the CoA2 flow resumes from the new address;
 - link 2 goes down: one nft command moves the CoA2 flow to CoA1 at each
   end; the test reports how many probes were lost, and the others lose
@@ -140,12 +141,13 @@ def _stop(probers: dict[str, Prober]) -> str:
     for p in probers.values():
         p.stop()
     return "  ".join(f"{n}: {p.sent} sent, {p.lost} lost"
-                     + (f", {p.retrans} retransmitted" if p.flow.proto == flows.NH_TCP else "")
+                     + (f", {p.retrans} retransmitted for a loss ({p.spurious} in vain)"
+                        if p.flow.proto == flows.NH_TCP else "")
                      for n, p in probers.items())
 
 
 def _untouched(probers: dict[str, Prober], moved: str) -> list[str]:
-    return [f"{n} lost {p.lost} probes, retransmitted {p.retrans} segments"
+    return [f"{n} lost {p.lost} probes, retransmitted {p.retrans} segments for a loss"
             for n, p in probers.items() if n != moved and (p.lost or p.retrans)]
 
 
@@ -219,8 +221,8 @@ def test_link_down_moves_the_flow_by_one_rule_change(no_splat):
             echo.close()
     links = [s.link.mn_if for s in sorted(_of(moved, seen, True), key=Seen.probe)]
     print(f"# {moved.link.mn_if} down, then `nft -f` repins {moved.name} to "
-          f"{to.mn_if} at both ends: {took * 1000:.0f} ms, {lost} probes of "
-          f"{moved.name} lost; {counts}")
+          f"{to.mn_if} at both ends: {took * 1000:.0f} ms; probes of {moved.name} "
+          f"lost: {lost}; {counts}")
     print(f"# {moved.name} links, by probe number: {_runs(links)}")
     assert not _untouched(probers, moved.name), "; ".join(_untouched(probers, moved.name))
     assert resumed, f"{moved.name} did not resume on {to.mn_if}"
