@@ -45,10 +45,14 @@ def mh_ha(topo, no_splat):
 
 
 def send_mh(t, mh_type: int):
-    """An MH message of mh_type from the HoA to the HA; (verdict, wire)."""
+    """An MH message of mh_type from the HoA to the HA; (verdict, wire).
+    The socket is bound to the HoA, as a daemon's is: with IPV6_MIP6=m an
+    unpatched kernel's source selection would pick the CoA (no rule 4,
+    test_source_selection.py), and these tests are about the MH type."""
     rx = t.ha.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     tx = t.mn.socket(socket.AF_INET6, socket.SOCK_RAW, NH_MH)
     with rx, tx:
+        tx.bind((t.hoa, 0))
         return watch(t.ha, t.ha_if, rx, lambda: tx.sendto(mh_message(mh_type), (t.ha_addr, 0)),
                      wire=lambda p: p.proto == NH_MH and addr(p.dst) == t.ha_addr,
                      accept=lambda d: len(d) > 2 and d[2] == mh_type)
