@@ -38,7 +38,8 @@ for base in $BASES; do
 		if [ -f "$log" ]; then
 			echo "  modules built: $(grep -c '^  LD \[M\]' "$log" || true)," \
 				"MODPOST lines: $(grep -c 'MODPOST' "$log" || true)," \
-				"warnings: $(grep -c 'warning:' "$log" || true)"
+				"compiler warnings: $(grep 'warning:' "$log" | grep -vc '^\.config:' || true)," \
+				"config overrides: $(grep -c '^\.config:.*override' "$log" || true)"
 			grep -E "^(ERROR|WARNING): modpost" "$log" | sed 's/^/  /' || true
 		fi
 		[ -f "$log" ] && echo "  the series' modules built:" $(grep -oE \
