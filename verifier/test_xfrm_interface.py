@@ -3,16 +3,16 @@
 
 Once the xfrm interface code is registered (CONFIG_XFRM_INTERFACE=y, as
 in the lean kernel for the MCoA data plane, or its module loaded, which
-creating any xfrm interface does), its handlers come first for every ESP
-and AH packet of the host, and xfrmi_input() checks the inbound policy of
+creating any xfrm interface does), its ESP handler comes first for every
+ESP packet of the host, and xfrmi_input() checks the inbound policy of
 the states the packet has already met before it processes that header
 (for nested tunnels).  A home agent receiving UDP or a Binding Update
 with a home address option and then ESP (RFC 3776) has one such state,
 the HAO's: the unpatched check looks for a policy of the ESP flow, finds
 none, and drops the packet for its route optimization state
-(XfrmInNoPols).  AH is not part of the test: 6.12's flow dissector reads
-past the AH header, so the early check sees the UDP flow and passes
-there, while 6.1's decode stops at AH.
+(XfrmInNoPols).  AH is not part of the test: xfrmi's AH handler makes no
+early check (only the ESP one calls xfrmi_input()), so AH after a HAO
+passes unpatched (measured on 6.12).
 
 These send with a classic HAO state (COADDR), which every kernel has, so
 the only difference between the kernels is the home agent's input path.
