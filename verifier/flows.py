@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from . import features
 from .capture import Capture
 from .cmd import cmd
-from .mcoa import HOA, Link
-from .netns import IFA_F_HOMEADDRESS, IFA_F_NODAD, Namespace, namespaces, veth, wait_can_send
+from .mcoa import HOA, Link, join
+from .netns import IFA_F_NODAD, Namespace, namespaces, veth, wait_can_send
 from .packets import NH_TCP, NH_UDP, Packet, addr, parse_ipv6
 from .xfrmnl import XFRM_MODE_TUNNEL, XFRM_POLICY_IN, XFRM_POLICY_OUT, Xfrm
 
@@ -102,16 +102,7 @@ def network(nemo: bool):
     with namespaces(*names) as spaces:
         mn, ha, cn = spaces[:3]
         mnn = spaces[3] if nemo else None
-        mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
-        ends, mn_cmds, ha_cmds = [], [], []
-        for ln in LINKS:
-            ends += veth(mn, ln.mn_if, ha, ln.ha_if, wait=False)
-            mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
-            ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
-            mn_cmds.append(["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
-                            "dev", ln.mn_if, "nud", "permanent"])
-            ha_cmds.append(["neigh", "add", ln.coa, "lladdr", mn.mac(ln.mn_if),
-                            "dev", ln.ha_if, "nud", "permanent"])
+        ends, mn_cmds, ha_cmds = join(mn, ha, LINKS)
         ends += veth(ha, "hc", cn, "c0", wait=False)
         ha.add_addr("hc", CN_GW, 64, IFA_F_NODAD)
         cn.add_addr("c0", CN, 64, IFA_F_NODAD)

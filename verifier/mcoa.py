@@ -46,25 +46,35 @@ class Mcoa:
     links: tuple[Link, ...]
 
 
+def join(mn: Namespace, ha: Namespace, links: tuple[Link, ...]):
+    """The links between MN and HA: a veth pair per link, CoA_n and HA_n on
+    its ends, the HoA on the MN's lo.  Returns the ends (not yet waited on)
+    and the `ip` commands of each side (permanent neighbour entries, so no
+    test waits for neighbour discovery), for the caller to batch with its
+    own."""
+    mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
+    ends, mn_cmds, ha_cmds = [], [], []
+    for ln in links:
+        ends += veth(mn, ln.mn_if, ha, ln.ha_if, wait=False)
+        mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
+        ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
+        mn_cmds.append(["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
+                        "dev", ln.mn_if, "nud", "permanent"])
+        ha_cmds.append(["neigh", "add", ln.coa, "lladdr", mn.mac(ln.mn_if),
+                        "dev", ln.ha_if, "nud", "permanent"])
+    return ends, mn_cmds, ha_cmds
+
+
 @contextlib.contextmanager
 def multihomed(count: int):
     """An Mcoa with count links, removed on exit."""
     features.require("IPV6_MIP6")
     links = tuple(Link(n) for n in range(1, count + 1))
     with namespaces("mn", "ha") as (mn, ha):
-        mn.add_addr("lo", HOA, 128, IFA_F_NODAD | IFA_F_HOMEADDRESS)
         ha.add_addr("lo", HA, 128, IFA_F_NODAD)
-        mn_cmds, ha_cmds, ends = [], [], []
-        for ln in links:
-            ends += veth(mn, ln.mn_if, ha, ln.ha_if, wait=False)
-            mn.add_addr(ln.mn_if, ln.coa, 64, IFA_F_NODAD)
-            ha.add_addr(ln.ha_if, ln.ha_link, 64, IFA_F_NODAD)
-            mn_cmds += [["neigh", "add", ln.ha_link, "lladdr", ha.mac(ln.ha_if),
-                         "dev", ln.mn_if, "nud", "permanent"],
-                        ["route", "add", "2001:db8:1::/64", "via", ln.ha_link,
-                         "dev", ln.mn_if, "metric", str(100 * ln.n)]]
-            ha_cmds += [["neigh", "add", ln.coa, "lladdr", mn.mac(ln.mn_if),
-                         "dev", ln.ha_if, "nud", "permanent"]]
+        ends, mn_cmds, ha_cmds = join(mn, ha, links)
+        mn_cmds += [["route", "add", "2001:db8:1::/64", "via", ln.ha_link,
+                     "dev", ln.mn_if, "metric", str(100 * ln.n)] for ln in links]
         mn.ip_batch(*mn_cmds)
         ha.ip_batch(*ha_cmds, ["route", "add", f"{HOA}/128", "via", links[0].coa,
                                "dev", links[0].ha_if])
