@@ -40,13 +40,18 @@ def kernel_config() -> dict[str, str]:
     return out
 
 
-def require(symbol: str, value: str = "y") -> None:
-    """Skip the calling test unless CONFIG_<symbol>=<value> in the running
-    kernel; value y also takes a module (m), which is then loaded."""
+def config_or_skip() -> dict[str, str]:
+    """kernel_config(), or skip the calling test when the kernel has none."""
     cfg = kernel_config()
     if not cfg:
         pytest.skip("/proc/config.gz missing (CONFIG_IKCONFIG_PROC not set)")
-    got = cfg.get(symbol, "n")
+    return cfg
+
+
+def require(symbol: str, value: str = "y") -> None:
+    """Skip the calling test unless CONFIG_<symbol>=<value> in the running
+    kernel; value y also takes a module (m), which is then loaded."""
+    got = config_or_skip().get(symbol, "n")
     if got == "m" and value == "y":
         if symbol in MODULES:
             load(MODULES[symbol])

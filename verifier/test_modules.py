@@ -24,9 +24,7 @@ _LOADER_ERRORS = re.compile(r"(Unknown symbol|disagrees about version of symbol"
 
 def _modular() -> dict[str, str]:
     """symbol -> module, for the series' code this kernel has as modules."""
-    cfg = features.kernel_config()
-    if not cfg:
-        pytest.skip("/proc/config.gz missing (CONFIG_IKCONFIG_PROC not set)")
+    cfg = features.config_or_skip()
     return {s: m for s, m in features.MODULES.items() if cfg.get(s) == "m"}
 
 
