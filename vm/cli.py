@@ -178,7 +178,7 @@ def cmd_bisect(args, runner: Runner) -> int:
 def cmd_build(args, runner: Runner) -> int:
     s = spec.BuildSpec(_tree_spec(args), args.baseline)
     with job.open_job(s.tree, cache_root(), runner) as j, job.locked(j):
-        image = job.build_variant(j, j.variants("baseline" if s.baseline else None)[-1])
+        image = job.build_variant(j, j.kernel(s.baseline))
     print(image)
     return Exit.PASS
 
@@ -195,7 +195,7 @@ def cmd_boot(args, runner: Runner) -> int:
     s = spec.BootSpec(_tree_spec(args), _guest_spec(args), tuple(command), args.baseline,
                       tuple(rwdirs), tuple(args.qemu_opt))
     with job.open_job(s.tree, cache_root(), runner) as j, job.locked(j):
-        image = job.build_variant(j, j.variants("baseline" if s.baseline else None)[-1])
+        image = job.build_variant(j, j.kernel(s.baseline))
         kvm = guestrun.decide_kvm(j, image, s.guest.kvm)
         if not s.command:
             return shell(image, runner, kvm=kvm, rwdirs=list(s.rwdirs),

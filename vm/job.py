@@ -54,6 +54,10 @@ class Job:
             return ["baseline"]
         return [only] if only else list(VARIANTS)
 
+    def kernel(self, baseline: bool) -> str:
+        """The one kernel a build or boot uses: patched, unless baseline."""
+        return self.variants("baseline" if baseline else None)[-1]
+
     def patch_names(self) -> list[str]:
         return [series.slug(p) for p in self.patches]
 

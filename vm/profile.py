@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import kconfig, resources
+from . import kconfig, resources, tree
 from .cache import short_hash
 from .errors import Exit, MipError
 from .scratch import STATE_PREFIX
@@ -34,7 +34,6 @@ LEAN = "lean"
 FRAGMENT = Path("tools/testing/selftests/net/mip6/config")  # in the scratch tree
 PROFILE_DIR = resources.profiles()
 _BASE = re.compile(r"^# base-config: (\S+)$", re.M)
-_VERSION = re.compile(r"^(VERSION|PATCHLEVEL) = (\d+)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -55,17 +54,12 @@ def _lines(path: Path) -> dict[str, str]:
                    else f"CONFIG_{name}={st.value}") for name, st in settings.items()}
 
 
-def _tree_version(src: Path) -> str:
-    fields = dict(_VERSION.findall((src / "Makefile").read_text(errors="replace")[:2000]))
-    return f"{fields.get('VERSION', '?')}.{fields.get('PATCHLEVEL', '?')}"
-
-
 def base_config(src: Path, profile_file: Path) -> Path | None:
     """The distribution config a profile starts from, or None (allnoconfig)."""
     m = _BASE.search(profile_file.read_text())
     if m is None:
         return None
-    version = _tree_version(src)
+    version = ".".join(tree.kernel_version(src).split(".")[:2])
     path = Path(m.group(1).replace("{version}", version))
     if not path.is_file():
         pkg = path.parent.name if path.parent.name.startswith("linux-config-") else None
