@@ -11,3 +11,17 @@ campaign_begin() {
 		echo "# $*"
 	} >>"$out"
 }
+
+# campaign_run BASE ARGS...: `mip6kit run --base BASE ARGS...` into a new
+# run dir, its stdout and stderr kept there; sets run (the dir), rc (its
+# exit code) and took (seconds).
+campaign_run() {
+	local base=$1 start
+	shift
+	run=$(mktemp -d)
+	start=$(date +%s)
+	rc=0
+	.venv/bin/mip6kit run --base "$base" --run-dir "$run" "$@" \
+		>"$run/stdout.txt" 2>"$run/stderr.txt" || rc=$?
+	took=$(($(date +%s) - start))
+}

@@ -26,14 +26,10 @@ status=0
 
 campaign_begin "distro campaign" "$OUT" scripts/distro-campaign.sh "$OUT" "'$BASES'"
 for base in $BASES; do
-	run=$(mktemp -d)
-	start=$(date +%s)
-	rc=0
-	.venv/bin/mip6kit run --base "$base" --profile distro --patched-only --run-dir "$run" \
-		>"$run/stdout.txt" 2>"$run/stderr.txt" || rc=$?
+	campaign_run "$base" --profile distro --patched-only
 	log=$run/patched/build.log
 	{
-		echo "base $base: exit $rc, $(($(date +%s) - start)) s, run dir $run"
+		echo "base $base: exit $rc, $took s, run dir $run"
 		grep -E "\[(config|build)\] done in" "$run/stderr.txt" | sed 's/^/  /' || true
 		if [ -f "$log" ]; then
 			echo "  modules built: $(grep -c '^  LD \[M\]' "$log" || true)," \

@@ -20,13 +20,9 @@ status=0
 
 campaign_begin "modules matrix" "$OUT" scripts/modules-matrix.sh "$OUT" "'$BASES'"
 for base in $BASES; do
-	run=$(mktemp -d)
-	start=$(date +%s)
-	rc=0
-	.venv/bin/mip6kit run --base "$base" --profile modules --run-dir "$run" \
-		-k "$(cat scripts/modules-smoke.k)" >"$run/stdout.txt" 2>"$run/stderr.txt" || rc=$?
+	campaign_run "$base" --profile modules -k "$(cat scripts/modules-smoke.k)"
 	{
-		echo "base $base: exit $rc, $(($(date +%s) - start)) s (builds included)"
+		echo "base $base: exit $rc, $took s (builds included)"
 		grep -E "\[build\] done in" "$run/stderr.txt" | sed 's/^/  /' || true
 		sed 's/^/  /' "$run/matrix.txt" 2>/dev/null || tail -n 5 "$run/stderr.txt" | sed 's/^/  /'
 	} >>"$OUT"
