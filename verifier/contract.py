@@ -46,6 +46,12 @@ SELFTESTS = "selftests.json"  # verifier/kselftest.py: per script, per test
 # A handed-back file travels as one stdout line that starts with this.
 HANDOFF_PREFIX = b"#mip6kit-file "
 
+# Kernel log lines the guest writes (verifier/kmsg.py) as each test or
+# selftest script starts and ends, so that the host can tell from the console
+# which test was running when the kernel crashed (vm/crash.py).
+KMSG_START = "mip6kit: start "
+KMSG_END = "mip6kit: end "
+
 # Environment of the guest's verifier, set by the host.
 ENV_SELFTEST_DIR = "MIP6KIT_SELFTEST_DIR"  # the staged series selftest
 ENV_HELPERS = "MIP6KIT_HELPERS"  # the helpers compiled on the host
@@ -57,13 +63,16 @@ SELFTEST_MODULE = "test_selftest.py"  # the module that runs the series' selftes
 class TestResult:
     outcome: Outcome
     patches: list[str] = field(default_factory=list)  # what its patch markers name
+    seconds: float | None = None  # how long it ran (setup to teardown); None: unknown
 
     __test__ = False  # not a pytest test class
 
 
 def dump_results(results: dict[str, TestResult]) -> bytes:
-    """results.json: nodeid -> {"outcome": ..., "patches": [...]}."""
-    data = {t: {"outcome": str(r.outcome), "patches": list(r.patches)}
+    """results.json: nodeid -> {"outcome": ..., "patches": [...], "seconds": ...},
+    seconds only once the test has ended."""
+    data = {t: {"outcome": str(r.outcome), "patches": list(r.patches),
+                **({} if r.seconds is None else {"seconds": round(r.seconds, 3)})}
             for t, r in results.items()}
     return (json.dumps(data, indent=1) + "\n").encode()
 
@@ -76,8 +85,10 @@ def load_results(text: str | bytes) -> dict[str, TestResult]:
     out = {}
     for test, r in data.items():
         try:
-            out[test] = TestResult(Outcome(r["outcome"]), [str(p) for p in r["patches"]])
-        except (TypeError, KeyError, ValueError) as e:
+            seconds = r.get("seconds")
+            out[test] = TestResult(Outcome(r["outcome"]), [str(p) for p in r["patches"]],
+                                   None if seconds is None else float(seconds))
+        except (TypeError, KeyError, ValueError, AttributeError) as e:
             raise ValueError(f"bad result for {test}: {r!r} ({e})") from None
     return out
 

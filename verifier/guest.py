@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from mip6kit.verifier import contract, debugfs, features, handoff
+from mip6kit.verifier import contract, debugfs, features, handoff, kmsg
 from mip6kit.verifier.cmd import cmd
 from mip6kit.verifier.contract import GuestArgs, Outcome, TestResult
 from mip6kit.verifier.ktap import outcome
@@ -48,15 +48,20 @@ from mip6kit.verifier.ktap import outcome
 class ResultsRecorder:
     """Outcome per test (passed, failed, error, skipped, xfailed, xpassed,
     or unfinished) and the patches it guards; a failing setup or teardown
-    is an error.  Streams results.json as it changes."""
+    is an error.  Streams results.json as it changes, with each test's
+    time, and marks each test's start and end in the kernel log
+    (verifier/kmsg.py), for the host's crash report."""
 
-    def __init__(self):
+    def __init__(self, marks: kmsg.Marks | None = None):
         self.results: dict[str, TestResult] = {}
         self.reports: dict[str, list] = {}
         self.spans: list[tuple[float, float, str]] = []  # monotonic start, end, nodeid
         self._started = 0.0
+        self.marks = marks
 
     def pytest_runtest_logstart(self, nodeid, location):
+        if self.marks is not None:
+            self.marks.mark(contract.KMSG_START, nodeid)
         self._started = time.monotonic()
 
     def pytest_collection_finish(self, session):
@@ -70,9 +75,13 @@ class ResultsRecorder:
         self.reports.setdefault(report.nodeid, []).append(report)
 
     def pytest_runtest_logfinish(self, nodeid, location):
-        self.spans.append((self._started, time.monotonic(), nodeid))
+        ended = time.monotonic()
+        if self.marks is not None:
+            self.marks.mark(contract.KMSG_END, nodeid)
+        self.spans.append((self._started, ended, nodeid))
         kind, _ = outcome(self.reports.pop(nodeid, []))
-        self.results.setdefault(nodeid, TestResult(kind)).outcome = kind
+        result = self.results.setdefault(nodeid, TestResult(kind))
+        result.outcome, result.seconds = kind, ended - self._started
         self.hand_off()
 
     def hand_off(self) -> None:
@@ -125,7 +134,7 @@ def main(argv: list[str]) -> int:
 
 
 def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
-    recorder = ResultsRecorder()
+    recorder = ResultsRecorder(kmsg.Marks())
     opts = GuestArgs.parse(argv)
     here = Path(__file__).resolve().parent
     paths = [str(here / m) for m in opts.modules] or [str(here)]

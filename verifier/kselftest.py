@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mip6kit.verifier import contract, handoff
+from mip6kit.verifier import contract, handoff, kmsg
 from mip6kit.verifier.cmd import stream
 from mip6kit.verifier.contract import Outcome
 
@@ -125,13 +125,16 @@ def main(argv: list[str]) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mip6kit-selftests-")) / "net"
     shutil.copytree(source, workdir)
     results: dict[str, dict] = {}
+    marks = kmsg.Marks()  # the host names the script a crash came in (vm/crash.py)
     print("KTAP version 1")
     print(f"1..{len(specs)}")
     for n, spec in enumerate(specs, 1):
         runs = []
+        marks.mark(contract.KMSG_START, spec)
         for i in range(repeat):
             print(f"# running {spec} ({i + 1} of {repeat})", flush=True)
             runs.append(run_script(workdir, spec, timeout))
+        marks.mark(contract.KMSG_END, spec)
         res = results[spec] = merge(runs)
         bad = [t for t, o in res["tests"].items() if o == Outcome.FAILED]
         flaky = sum(o == Outcome.FLAKY for o in res["tests"].values())
