@@ -12,6 +12,7 @@ from pathlib import Path
 from mip6kit import (
     __version__,
     bisect,
+    bootjob,
     configcheck,
     coveragejob,
     export,
@@ -27,7 +28,7 @@ from mip6kit import (
     spec,
     tree,
 )
-from mip6kit.boot import boot, shell
+from mip6kit.boot import shell
 from mip6kit.cache import cache_root
 from mip6kit.errors import Exit, MipError, Terminated, exit_code_epilog
 from mip6kit.proc import Runner, resume
@@ -195,15 +196,11 @@ def cmd_boot(args, runner: Runner) -> int:
     s = spec.BootSpec(_tree_spec(args), _guest_spec(args), tuple(command), args.baseline,
                       tuple(rwdirs), tuple(args.qemu_opt))
     with job.open_job(s.tree, cache_root(), runner) as j, job.locked(j):
-        image = job.build_variant(j, j.kernel(s.baseline))
-        kvm = guestrun.decide_kvm(j, image, s.guest.kvm)
         if not s.command:
-            return shell(image, runner, kvm=kvm, rwdirs=list(s.rwdirs),
-                         qemu_opts=list(s.qemu_opts))
-        res = boot(image, list(s.command), j.rundir / "boot", runner, kvm=kvm,
-                   rwdirs=list(s.rwdirs), timeout=s.guest.timeout,
-                   qemu_opts=list(s.qemu_opts))
-    return res.rc
+            image = job.build_variant(j, j.kernel(s.baseline))
+            return shell(image, runner, kvm=guestrun.decide_kvm(j, image, s.guest.kvm),
+                         rwdirs=list(s.rwdirs), qemu_opts=list(s.qemu_opts))
+        return bootjob.run(j, s)
 
 
 def cmd_export(args, runner: Runner) -> int:

@@ -9,9 +9,9 @@ import sys
 from mip6kit.verifier import contract
 from mip6kit.verifier.contract import Outcome
 
-from . import guestrun, leaks, matrix, series
+from . import guestrun, leaks, matrix, reports, runreport, series
 from .errors import Exit, MipError
-from .job import Job, build_variant, locked
+from .job import Job, locked
 from .spec import GuestSpec
 
 log = logging.getLogger(__name__)
@@ -29,9 +29,11 @@ def write_matrix(job: Job, results: dict[str, matrix.Results]) -> list[matrix.Ro
     return rows
 
 
-def _partial_matrix(job: Job, variants: list[str]) -> None:
+def _partial_matrix(job: Job, variants: list[str]) -> tuple[dict[str, matrix.Results],
+                                                            list[matrix.Row]]:
     """A guest died or timed out: the matrix of what the guests handed back
-    before that (results.json streams), naming the unfinished tests."""
+    before that (results.json streams), naming the unfinished tests; returns
+    the results it judged and its rows (none when no guest handed any back)."""
     results = {}
     for variant in variants:
         path = job.rundir / variant / contract.RESULTS
@@ -39,7 +41,7 @@ def _partial_matrix(job: Job, variants: list[str]) -> None:
             with contextlib.suppress(MipError):
                 results[variant] = matrix.load(path)
     if not results:
-        return
+        return {}, []
     known = next(iter(results.values()))
     for variant in variants:  # a guest that died before collecting finished nothing
         results.setdefault(variant, {t: contract.TestResult(Outcome.UNFINISHED, r.patches)
@@ -49,6 +51,40 @@ def _partial_matrix(job: Job, variants: list[str]) -> None:
     log.error("partial matrix in %s: %d of %d tests did not finish%s", job.rundir / "matrix.txt",
               len(left), len(rows), (": " + ", ".join(left[:5]) + (" ..." if len(left) > 5
                                                                    else "")) if left else "")
+    return results, rows
+
+
+def _report(rec: runreport.Recorder, results: dict[str, matrix.Results],
+            rows: list[matrix.Row], leaked: bool | None = None) -> None:
+    """The results and the verdict for nipa.json and kcidb.json: each
+    kernel's tests (a guest that handed back none still shows its crashes),
+    the matrix rows, and a "leaks" verdict once leaks were looked for."""
+    per = []
+    for variant in rec.builds:
+        per += runreport.guest_results(rec.job.rundir / variant, variant,
+                                       results.get(variant, {}))
+    rec.results = per + runreport.verdicts(rows, per)
+    if leaked is not None:
+        rec.results.append(reports.Result("leaks", reports.MATRIX, Outcome.FAILED if leaked
+                                          else Outcome.PASSED,
+                                          comment="see leaks.txt" if leaked else ""))
+
+
+def _verify(rec: runreport.Recorder, guest: GuestSpec, pytest_args: list[str],
+            modules: list[str], variants: list[str]) -> dict:
+    """Build each kernel, stage what the guests need, run the verifier in
+    them; call with the work dir lock held."""
+    job = rec.job
+    images = {v: rec.build(v) for v in variants}
+    selftest = guestrun.stage_selftest(job) if "patched" in variants else None
+    helpers = guestrun.stage_helpers(job)
+    if selftest is None and modules == [contract.SELFTEST_MODULE]:
+        raise MipError(f"{contract.SELFTEST_MODULE} runs the series' selftest from the "
+                       "patched tree: drop --baseline-only (or use a series that adds it)")
+    use_kvm = guestrun.decide_kvm(job, images[variants[0]], guest.kvm)
+    command = guestrun.verifier_command(pytest_args, guest.test_timeout, modules,
+                                        selftest, helpers)
+    return guestrun.verify(job, images, use_kvm, guest.timeout, command)
 
 
 def run(job: Job, guest: GuestSpec, pytest_args: list[str], only: str | None) -> Exit:
@@ -58,27 +94,25 @@ def run(job: Job, guest: GuestSpec, pytest_args: list[str], only: str | None) ->
         raise MipError(f"{contract.SELFTEST_MODULE} runs the series' selftest from the "
                        "patched tree, and this run builds none: drop --baseline-only "
                        "(or --no-series)")
-    with locked(job):
-        images = {v: build_variant(job, v) for v in variants}
-        selftest = guestrun.stage_selftest(job) if "patched" in variants else None
-        helpers = guestrun.stage_helpers(job)
-        if selftest is None and modules == [contract.SELFTEST_MODULE]:
-            raise MipError(f"{contract.SELFTEST_MODULE} runs the series' selftest from the "
-                           "patched tree: drop --baseline-only (or use a series that adds it)")
-        use_kvm = guestrun.decide_kvm(job, images[variants[0]], guest.kvm)
-        command = guestrun.verifier_command(pytest_args, guest.test_timeout, modules,
-                                            selftest, helpers)
+    with runreport.recording(job) as rec:
         try:
-            verified = guestrun.verify(job, images, use_kvm, guest.timeout, command)
+            with locked(job):
+                verified = _verify(rec, guest, pytest_args, modules, variants)
+            if job.runner.dry_run:
+                return Exit.PASS
+            results = {v: guestrun.verifier_results(job, v, res) for v, res in verified.items()}
         except MipError as e:
-            if e.code in (Exit.BOOT_FAILURE, Exit.KERNEL_CRASH):
-                _partial_matrix(job, variants)
+            if not job.runner.dry_run:
+                if e.code in (Exit.BOOT_FAILURE, Exit.KERNEL_CRASH):
+                    _report(rec, *_partial_matrix(job, variants))
+                else:  # no verdict: each kernel's tests as far as they got
+                    _report(rec, {v: runreport.load_results(job.rundir / v)
+                                  for v in rec.builds}, [])
+                rec.results.append(runreport.failure(e))
             raise
-    if job.runner.dry_run:
-        return Exit.PASS
-    results = {v: guestrun.verifier_results(job, v, res) for v, res in verified.items()}
-    rows = write_matrix(job, results)
-    leaked = leaks.report(job.rundir, variants)
+        rows = write_matrix(job, results)
+        leaked = leaks.report(job.rundir, variants)
+        _report(rec, results, rows, leaked)
     if not all(r.ok for r in rows) or leaked:
         return Exit.TEST_FAILURE
     if all(o == Outcome.SKIPPED for r in rows for o in r.outcomes.values()):

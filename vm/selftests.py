@@ -24,9 +24,9 @@ from pathlib import Path
 from mip6kit.verifier import contract
 from mip6kit.verifier.contract import Outcome
 
-from . import guestrun
+from . import guestrun, reports, runreport
 from .errors import Exit, MipError
-from .job import Job, build_variant, locked
+from .job import Job, locked
 from .proc import Runner
 from .scratch import touched_paths
 from .spec import SelftestsSpec
@@ -182,11 +182,64 @@ def check_scripts(origin: Path, specs: list[str], patches: list[Path]) -> None:
                        "the *.sh files (e.g. " + ", ".join(DEFAULT_SCRIPTS[:3]) + ")")
 
 
+def per_kernel(results: dict[str, dict]) -> dict[str, dict[str, Outcome]]:
+    """variant -> "SCRIPT::TEST" -> outcome, from each kernel's selftests.json."""
+    return {v: {f"{script}::{test}": Outcome(o) for script, res in r.items()
+                for test, o in res["tests"].items()} for v, r in results.items()}
+
+
+def verdicts(rows: list[Row], specs: list[str], results: dict[str, dict]) -> list:
+    """The run's verdict per test (vm/reports.py's matrix group): a test
+    whose outcome differs between the kernels, or that did not finish,
+    fails; a flaky or pre-existing one does not (as the exit code has it).
+    A script that called a missing command is a failed verdict of its own."""
+    out = [reports.Result(f"{r.script}::{r.test}" if r.test != "(whole script)" else r.script,
+                          reports.MATRIX, Outcome.FAILED if r.differs
+                          or Outcome.UNFINISHED in r.outcomes.values() else Outcome.PASSED,
+                          comment="differs between the kernels" if r.differs else
+                          "unfinished" if Outcome.UNFINISHED in r.outcomes.values() else "")
+           for r in rows]
+    out += [reports.Result(spec, reports.MATRIX, Outcome.FAILED,
+                           comment=f"command not found on the {variant} kernel: "
+                                   f"{', '.join(cmds)}")
+            for spec, variant, cmds in missing_commands(results, specs)]
+    return out
+
+
+def _report(rec: runreport.Recorder, results: dict[str, dict]) -> None:
+    rec.results = []
+    tests = per_kernel(results)
+    for variant in rec.builds:
+        rec.results += runreport.guest_results(rec.job.rundir / variant, variant,
+                                               tests.get(variant, {}), suite="selftests")
+
+
+def _load(job: Job, variant: str) -> dict | None:
+    path = job.rundir / variant / contract.SELFTESTS
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def run(job: Job, spec: SelftestsSpec) -> Exit:
     specs, variants = list(spec.scripts), job.variants()
     check_scripts(job.tree.origin, specs, job.patches)
+    with runreport.recording(job) as rec:
+        try:
+            return _run(rec, spec, specs, variants)
+        except MipError as e:
+            if not job.runner.dry_run:
+                _report(rec, {v: r for v in variants if (r := _load(job, v)) is not None})
+                rec.results.append(runreport.failure(e))
+            raise
+
+
+def _run(rec: runreport.Recorder, spec: SelftestsSpec, specs: list[str],
+         variants: list[str]) -> Exit:
+    job = rec.job
     with locked(job):
-        images = {v: build_variant(job, v) for v in variants}
+        images = {v: rec.build(v) for v in variants}
         staged = job.rundir / "selftests-net"
         if not job.runner.dry_run:
             stage(job.src("baseline"), staged, specs, job.runner)
@@ -198,16 +251,18 @@ def run(job: Job, spec: SelftestsSpec) -> Exit:
         return Exit.PASS
     results = {}
     for variant in verified:
-        path = job.rundir / variant / contract.SELFTESTS
-        if not path.is_file():
-            raise MipError(f"{path} missing: no selftest finished in the {variant} guest "
-                           f"(exit {verified[variant].rc}); its errors are in "
+        if (res := _load(job, variant)) is None:
+            raise MipError(f"{job.rundir / variant / contract.SELFTESTS} missing: no "
+                           f"selftest finished in the {variant} guest (exit "
+                           f"{verified[variant].rc}); its errors are in "
                            f"{verified[variant].console}", Exit.TEST_FAILURE)
-        results[variant] = json.loads(path.read_text())
+        results[variant] = res
     rows = compare(results, specs)
     table = render(rows, specs, results)
     (job.rundir / "selftests.txt").write_text(table)
     sys.stdout.write(table)
     log.info("results in %s", job.rundir)
+    _report(rec, results)
+    rec.results += verdicts(rows, specs, results)
     bad = [r for r in rows if r.differs or Outcome.UNFINISHED in r.outcomes.values()]
     return Exit.TEST_FAILURE if bad or any(missing_commands(results, specs)) else Exit.PASS
