@@ -20,6 +20,7 @@ from mip6kit import (
     gc,
     guestrun,
     job,
+    patchchecks,
     profile,
     runjob,
     selftests,
@@ -148,8 +149,34 @@ def cmd_selftests(args, runner: Runner) -> int:
 def cmd_series_check(args, runner: Runner) -> int:
     if runner.dry_run:
         raise MipError("series check has no --dry-run: it builds and boots every step")
-    s = spec.SeriesCheckSpec(tuple(args.base or BASES), _guest_spec(args), args.jobs)
+    s = spec.SeriesCheckSpec(tuple(args.base or BASES), _guest_spec(args), args.jobs,
+                             args.static_only, tuple(args.checks or ()))
     return seriescheck.run(s, cache_root(), runner)
+
+
+def cmd_series_cc(args, runner: Runner) -> int:
+    """Each tree series' recipients from get_maintainer.pl; --write puts
+    them in its cover letter (or its one patch)."""
+    if runner.dry_run and args.write:
+        raise MipError("series cc --write has no --dry-run: leave out --write to see them")
+    for base in args.base or BASES:
+        with job.open_job(spec.TreeSpec(base=base), cache_root(), runner) as j:
+            with job.locked(j):
+                mails = patchchecks.set_recipients(j, args.write)
+            for mail, to, cc in mails:
+                verb = "wrote" if args.write else "want"
+                print(f"{base} {mail.parent.name}: {verb} To: {', '.join(to)}\n"
+                      f"    Cc: {', '.join(cc)}\n    in {mail}", flush=True)
+    return Exit.PASS
+
+
+def _checks(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in patchchecks.CHECKS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown check {', '.join(unknown) or repr(text)}; "
+                                         f"choose from {','.join(patchchecks.CHECKS)}")
+    return names
 
 
 def cmd_flakiness(args, runner: Runner) -> int:
@@ -366,8 +393,21 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--base", action="append", choices=BASES,
                     help="a base to check (repeatable; default: every base)")
     sc.add_argument("-j", "--jobs", type=_at_least_one, metavar="N", help="make -j (default: all cores)")
+    sc.add_argument("--static-only", action="store_true",
+                    help="only the per-patch checks (no kernel per step, no guests)")
+    sc.add_argument("--checks", type=_checks, metavar="A,B",
+                    help="which per-patch checks (default: all): "
+                    + ",".join(patchchecks.CHECKS))
     _guest_options(sc, 900, tests=True)
     sc.set_defaults(func=cmd_series_check)
+    scc = sesub.add_parser("cc", help="each tree series' recipients (get_maintainer.pl "
+                          "--no-git on its patches): lists To, people Cc")
+    scc.add_argument("--base", action="append", choices=BASES,
+                     help="a base (repeatable; default: every base)")
+    scc.add_argument("--write", action="store_true",
+                     help="write them into the cover letter (or the one patch) of each tree "
+                     "series in the checkout's patches/")
+    scc.set_defaults(func=cmd_series_cc)
 
     bi = sub.add_parser("bisect", help="git bisect run over a kernel history: each step "
                         "builds the lean kernel, boots it and runs the chosen tests",

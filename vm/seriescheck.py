@@ -3,9 +3,12 @@
 
 For step 0 (no patch) and after each patch k of the series, the patched
 scratch tree gets patches 1..k (only the files that change are rewritten,
-so each build is incremental), the kernel is built, the patch is checked
-with the tree's scripts/checkpatch.pl --strict, and the whole verifier runs
-in a guest.  The series' own selftest is staged once, from the tree with the
+so each build is incremental), the kernel is built, and the whole verifier
+runs in a guest.  Before the guests, every patch gets netdev's per-patch
+checks (vm/patchchecks.py: checkpatch --strict, W=1 builds of the objects
+it touches on x86_64, i386 and clang, sparse, kernel-doc, shellcheck, the
+sign-off, the Fixes: tags and the maintainers' CC); --static-only stops
+there.  The series' own selftest is staged once, from the tree with the
 whole series, and runs at every step.
 
 The verdict, per test: one marked @pytest.mark.patch(X) must fail at every
@@ -15,8 +18,7 @@ must pass (or skip) at every step, or xfail at every step.  Every patch must
 be the flip point of at least one test, unless the series file exempts it
 with a comment line "# exempt: PATCH-FILE: reason" (a selftests-only patch).
 A patch that does not apply or does not build on its own fails the check,
-and so does a checkpatch error, check, or a warning other than the ones a
-tree without git history or a new selftest file always gives.
+and so does a patch check that fails (patchchecks.FAIL).
 """
 
 import logging
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from mip6kit.verifier.contract import Outcome
 
-from . import guestrun, matrix, series
+from . import guestrun, matrix, patchchecks, series
 from .errors import Exit, MipError
 from .job import Job, build_variant, locked, open_job
 from .proc import Runner
@@ -35,10 +37,6 @@ from .spec import GuestSpec, SeriesCheckSpec, TreeSpec
 
 log = logging.getLogger(__name__)
 
-# Warnings a Debian tree gives every patch: no git history to find a Fixes:
-# commit in, and new selftest files under a directory MAINTAINERS covers.
-BENIGN = (re.compile(r"Unknown commit id"),
-          re.compile(r"added, moved or deleted file\(s\), does MAINTAINERS need updating"))
 EXEMPT = re.compile(r"^#\s*exempt:\s*(\S+?):\s*(.+)$")
 
 
@@ -48,8 +46,6 @@ class Step:
     patch: str = ""  # slug of patch `index`
     applies: bool = True
     builds: bool = True
-    checkpatch: str = "-"
-    checkpatch_ok: bool = True
     results: matrix.Results = field(default_factory=dict)  # the step's guest's
     flipped: list = field(default_factory=list)
 
@@ -62,23 +58,6 @@ def exemptions(series_dir: Path) -> dict[str, str]:
         if m:
             out[series.slug(Path(m.group(1)))] = m.group(2).strip()
     return out
-
-
-def checkpatch(src: Path, patch: Path, report: Path, runner: Runner) -> tuple[str, bool]:
-    """(summary, ok) from src's scripts/checkpatch.pl --strict on patch; its
-    whole output goes to report."""
-    res = runner.run(["perl", "scripts/checkpatch.pl", "--strict", "--no-color", str(patch)],
-                     cwd=src, capture=True, check=False)
-    report.write_text(res.stdout + res.stderr)
-    total = re.search(r"total: (\d+) errors, (\d+) warnings, (\d+) checks", res.stdout)
-    if not total:
-        return f"checkpatch did not run: {(res.stderr or res.stdout).strip()[-200:]}", False
-    errors, warnings, checks = map(int, total.groups())
-    msgs = re.findall(r"^WARNING: (.*)$", res.stdout, re.M)
-    benign = sum(any(b.search(m) for b in BENIGN) for m in msgs)
-    ok = errors == 0 and checks == 0 and warnings == benign
-    note = f", {benign} benign" if benign else ""
-    return f"{errors} errors, {warnings} warnings{note}, {checks} checks", ok
 
 
 def judge(steps: list[Step], series: list[str],
@@ -112,9 +91,6 @@ def judge(steps: list[Step], series: list[str],
             problems.append(f"patch {s.index} ({s.patch}) does not apply")
         elif not s.builds:
             problems.append(f"the tree does not build with patches 1..{s.index} ({s.patch})")
-        if not s.checkpatch_ok:
-            problems.append(f"checkpatch --strict on patch {s.index} ({s.patch}): "
-                            f"{s.checkpatch}")
         if s.builds and s.applies and not s.flipped and s.patch not in exempt:
             problems.append(f"patch {s.index} ({s.patch}) flips no test: nothing guards it "
                             "(exempt it in the series file if that is meant)")
@@ -125,15 +101,34 @@ def render(base: str, steps: list[Step], exempt: dict[str, str], problems: list[
            seconds: float) -> str:
     width = max(len(s.patch) for s in steps) if steps else 10
     lines = [f"base {base}: {len(steps) - 1} patches, {seconds / 60:.1f} min",
-             f"  {'#':>2}  {'patch':<{width}}  applies  builds  {'checkpatch':<44}  flipped"]
+             f"  {'#':>2}  {'patch':<{width}}  applies  builds  flipped"]
     for s in steps:
         flipped = (f"{len(s.flipped)} tests" if s.flipped else
                    f"exempt: {exempt[s.patch]}" if s.patch in exempt else
                    "-" if s.index == 0 else "none")
         lines.append(f"  {s.index:>2}  {s.patch or '(no patch)':<{width}}  "
                      f"{'yes' if s.applies else 'NO':<7}  {'yes' if s.builds else 'NO':<6}  "
-                     f"{s.checkpatch:<44}  {flipped}")
+                     f"{flipped}")
     lines += [f"  PROBLEM: {p}" for p in problems] or ["  every patch stands on its own"]
+    return "\n".join(lines) + "\n"
+
+
+def render_checks(base: str, results: list[patchchecks.PatchChecks], seconds: float) -> str:
+    """One row per patch (its tree series in the first column), one column
+    per check: pass, warn, fail or skip; then each failure's summary."""
+    names = [n for n in patchchecks.CHECKS if any(c.name == n for r in results
+                                                  for c in r.checks)]
+    width = max((len(series.slug(r.patch)) for r in results), default=10)
+    lines = [f"base {base}: netdev's per-patch checks, {seconds / 60:.1f} min",
+             f"  {'tree':<10}  {'#':>2}  {'patch':<{width}}  " + "  ".join(names)]
+    for r in results:
+        got = {c.name: c.result for c in r.checks}
+        lines.append(f"  {r.patch.parent.name:<10}  {r.index:>2}  "
+                     f"{series.slug(r.patch):<{width}}  "
+                     + "  ".join(f"{got.get(n, '-'):<{len(n)}}" for n in names))
+    failed = [f"  FAIL {c.name} on patch {r.index}: {c.summary}"
+              for r in results for c in r.checks if c.result == patchchecks.FAIL]
+    lines += failed or ["  every check passes (or has nothing to check)"]
     return "\n".join(lines) + "\n"
 
 
@@ -159,10 +154,6 @@ def check_base(job: Job, guest: GuestSpec) -> tuple[list[Step], list[str], dict[
             variant = "patched" if step.index else "baseline"
             log.info("series check %s: step %d of %d %s", job.tree.label, step.index,
                      len(series), step.patch or "(no patch)")
-            if step.index:
-                step.checkpatch, step.checkpatch_ok = checkpatch(
-                    job.src("patched"), job.patches[step.index - 1],
-                    sjob.rundir / "checkpatch.txt", job.runner)
             try:
                 image = build_variant(sjob, variant)
             except MipError as e:
@@ -183,13 +174,23 @@ def check_base(job: Job, guest: GuestSpec) -> tuple[list[Step], list[str], dict[
 
 
 def run(spec: SeriesCheckSpec, cache: Path, runner: Runner) -> Exit:
-    """Check each base in turn, each with its own run directory and run.log."""
+    """Check each base in turn, each with its own run directory and run.log:
+    the per-patch checks first (minutes), then the guest steps."""
     failed = False
     for base in spec.bases:
         with open_job(TreeSpec(base=base, jobs=spec.jobs), cache, runner) as job:
             start = time.monotonic()
-            steps, problems, exempt = check_base(job, spec.guest)
-            text = render(base, steps, exempt, problems, time.monotonic() - start)
+            with locked(job):
+                results = patchchecks.run(job, job.rundir / "patch-checks",
+                                           spec.checks or patchchecks.CHECKS)
+            text = render_checks(base, results, time.monotonic() - start)
+            problems = [p for r in results for p in r.problems()]
+            if not spec.static_only:
+                start = time.monotonic()
+                steps, step_problems, exempt = check_base(job, spec.guest)
+                problems += step_problems
+                text += "\n" + render(base, steps, exempt, step_problems,
+                                      time.monotonic() - start)
             (job.rundir / "series-check.txt").write_text(text)
             print(text, flush=True)
         failed |= bool(problems)

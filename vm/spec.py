@@ -86,6 +86,8 @@ class SeriesCheckSpec:
     bases: tuple[str, ...]
     guest: GuestSpec
     jobs: int | None = None
+    static_only: bool = False  # the per-patch checks alone: no guest steps
+    checks: tuple[str, ...] = ()  # which per-patch checks; () is all of patchchecks.CHECKS
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 the real per-patch runs are `mip6kit series check` (README)."""
 
 from mip6kit import seriescheck
-from mip6kit.proc import Runner
 from mip6kit.seriescheck import Step
 from mip6kit.verifier.contract import Outcome, TestResult
 
@@ -61,30 +60,14 @@ def test_unmarked_test_must_not_change():
                for p in seriescheck.judge(steps, SERIES, EXEMPT))
 
 
-def test_build_and_checkpatch_failures_are_problems():
+def test_build_failures_are_problems():
     steps = _steps(GOOD)
     steps[2].builds, steps[2].results = False, {}
-    steps[1].checkpatch, steps[1].checkpatch_ok = "1 errors, 0 warnings, 0 checks", False
     problems = seriescheck.judge(steps, SERIES, EXEMPT)
     assert any("does not build with patches 1..2" in p for p in problems)
-    assert any("checkpatch --strict on patch 1" in p for p in problems)
 
 
 def test_exemptions_come_from_the_series_file(tmp_path):
     (tmp_path / "series").write_text("0001-raw-fix.patch\n# exempt: 0003-selftest.patch: "
                                      "adds the selftest\n0003-selftest.patch\n")
     assert seriescheck.exemptions(tmp_path) == {"selftest": "adds the selftest"}
-
-
-def test_checkpatch_tolerates_only_the_benign_warnings(tmp_path):
-    script = tmp_path / "scripts/checkpatch.pl"
-    script.parent.mkdir()
-    script.write_text('print "WARNING: Unknown commit id \'abc\', maybe rebased?\\n";\n'
-                      'print "total: 0 errors, 1 warnings, 0 checks, 9 lines checked\\n";\n')
-    report = tmp_path / "checkpatch.txt"
-    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch", report, Runner()) == (
-        "0 errors, 1 warnings, 1 benign, 0 checks", True)
-    assert "Unknown commit id" in report.read_text()
-    script.write_text('print "WARNING: line length of 120 exceeds 100 columns\\n";\n'
-                      'print "total: 0 errors, 1 warnings, 0 checks, 9 lines checked\\n";\n')
-    assert seriescheck.checkpatch(tmp_path, tmp_path / "x.patch", report, Runner())[1] is False
