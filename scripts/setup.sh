@@ -13,6 +13,7 @@ PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync patch perl
 	ccache qemu-system-x86 udev iproute2 python3-venv strace quilt
 	tcpdump socat ethtool iptables nftables iputils-ping lcov gcc-multilib
+	shellcheck sparse clang yamllint
 )
 
 missing=()

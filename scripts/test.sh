@@ -20,6 +20,11 @@ cd "$(dirname "$0")/.."
 # upstream selftests smoke on the lean kernels just built (no extra build);
 # the full set is `mip6kit selftests` (selftests profile), see the README
 .venv/bin/mip6kit selftests --base 6.12 --smoke --profile lean --repeat 1
+# netdev's per-patch checks that need no build (README, Upstream checks);
+# the object builds on x86_64/i386/clang and sparse are the campaign
+# `mip6kit series check` (scripts/series-check-results.txt)
+.venv/bin/mip6kit series check --base 6.12 --static-only \
+	--checks kdoc,shellcheck,checkpatch,signedoff,fixes,maintainers
 # coverage smoke: the coverage kernel of 6.12 (one more build), the part of
 # the verifier below, and every line of the series that the checked-in
 # report of that part executed must run again (README, Coverage)

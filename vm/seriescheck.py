@@ -29,7 +29,7 @@ from pathlib import Path
 
 from mip6kit.verifier.contract import Outcome
 
-from . import guestrun, matrix, patchchecks, series
+from . import guestrun, matrix, patchchecks, reports, runreport, series
 from .errors import Exit, MipError
 from .job import Job, build_variant, locked, open_job
 from .proc import Runner
@@ -138,11 +138,14 @@ def _step_job(job: Job, k: int) -> Job:
     return replace(job, patches=job.patches[:k], rundir=rundir)
 
 
-def check_base(job: Job, guest: GuestSpec) -> tuple[list[Step], list[str], dict[str, str]]:
+def check_base(job: Job, guest: GuestSpec,
+               steps: list[Step]) -> tuple[list[str], dict[str, str]]:
+    """Fill steps (empty: one per patch and step 0 are added) step by step;
+    returns the problems and the exemptions."""
     series = job.patch_names()
     exempt = exemptions(job.series_dir)
     guestrun.check_selection([], job.runner)
-    steps = [Step(k, series[k - 1] if k else "") for k in range(len(series) + 1)]
+    steps += [Step(k, series[k - 1] if k else "") for k in range(len(series) + 1)]
     with locked(job):
         build_variant(job, "patched")  # the whole series, for its selftest
         selftest = guestrun.stage_selftest(job)
@@ -170,27 +173,79 @@ def check_base(job: Job, guest: GuestSpec) -> tuple[list[Step], list[str], dict[
             res = guestrun.verify(sjob, {variant: image}, use_kvm, guest.timeout,
                                   command)[variant]
             step.results = guestrun.verifier_results(sjob, variant, res)
-    return steps, judge(steps, series, exempt), exempt
+    return judge(steps, series, exempt), exempt
+
+
+def ci_results(job: Job, checks: list[patchchecks.PatchChecks], steps: list[Step],
+               problems: list[str]) -> tuple[list[reports.Build], list[reports.Result]]:
+    """The run as nipa.json/kcidb.json rows (vm/reports.py): each patch's
+    checks under a build "patch-K-checks" (group "patch-checks": the objects
+    it compiled), each step's guest under a build "step-K" (group "step-K"),
+    and the verdict (group "matrix"): one failed row per problem, or a
+    passing row "series"."""
+    builds, results = [], []
+    outcome = {patchchecks.PASS: Outcome.PASSED, patchchecks.WARN: Outcome.PASSED,
+               patchchecks.SKIP: Outcome.SKIPPED, patchchecks.FAIL: Outcome.FAILED}
+    for pc in checks:
+        name = f"patch-{pc.index}-checks"
+        ok = not any(c.result == patchchecks.FAIL and c.name.startswith("build-")
+                     for c in pc.checks)
+        builds.append(reports.Build(name, "patch-checks", ok))
+        results += [reports.Result(f"{pc.index:02d}-{series.slug(pc.patch)}::{c.name}",
+                                   "patch-checks", outcome[c.result], name, suite="patch_checks")
+                    for c in pc.checks]
+    for step in steps:
+        name = f"step-{step.index}"
+        builds.append(reports.Build(name, job.profile, step.applies and step.builds))
+        if step.results:
+            variant = "patched" if step.index else "baseline"
+            results += runreport.guest_results(job.rundir / name / variant, name, step.results)
+    results += ([reports.Result(f"problem-{i}", reports.MATRIX, Outcome.FAILED, comment=p)
+                 for i, p in enumerate(problems, 1)]
+                or [reports.Result("series", reports.MATRIX, Outcome.PASSED)])
+    return builds, results
+
+
+def _write_reports(job: Job, start, checks, steps, problems) -> None:
+    builds, results = ci_results(job, checks, steps, problems)
+    checkout = reports.Checkout(job.tree.origin.name, job.tree.version, list(job.patches),
+                                start, job.rundir.name)
+    try:
+        paths = reports.write(job.rundir, checkout, builds, results)
+    except (OSError, ValueError) as e:  # never hide the check's own outcome
+        log.error("cannot write the CI reports into %s: %s", job.rundir, e)
+        return
+    log.info("CI reports: %s, %s", *paths)
 
 
 def run(spec: SeriesCheckSpec, cache: Path, runner: Runner) -> Exit:
     """Check each base in turn, each with its own run directory and run.log:
-    the per-patch checks first (minutes), then the guest steps."""
+    the per-patch checks first (minutes), then the guest steps.  Each run
+    directory gets nipa.json and kcidb.json, also when the check stops."""
     failed = False
     for base in spec.bases:
         with open_job(TreeSpec(base=base, jobs=spec.jobs), cache, runner) as job:
-            start = time.monotonic()
-            with locked(job):
-                results = patchchecks.run(job, job.rundir / "patch-checks",
-                                           spec.checks or patchchecks.CHECKS)
-            text = render_checks(base, results, time.monotonic() - start)
-            problems = [p for r in results for p in r.problems()]
-            if not spec.static_only:
-                start = time.monotonic()
-                steps, step_problems, exempt = check_base(job, spec.guest)
-                problems += step_problems
-                text += "\n" + render(base, steps, exempt, step_problems,
-                                      time.monotonic() - start)
+            begin, start = reports.now(), time.monotonic()
+            checks: list[patchchecks.PatchChecks] = []
+            steps: list[Step] = []
+            problems: list[str] = []
+            try:
+                with locked(job):
+                    checks = patchchecks.run(job, job.rundir / "patch-checks",
+                                             spec.checks or patchchecks.CHECKS)
+                text = render_checks(base, checks, time.monotonic() - start)
+                problems = [p for r in checks for p in r.problems()]
+                if not spec.static_only:
+                    start = time.monotonic()
+                    step_problems, exempt = check_base(job, spec.guest, steps)
+                    problems += step_problems
+                    text += "\n" + render(base, steps, exempt, step_problems,
+                                          time.monotonic() - start)
+            except MipError as e:
+                problems.append(f"stopped: {e}")
+                raise
+            finally:
+                _write_reports(job, begin, checks, steps, problems)
             (job.rundir / "series-check.txt").write_text(text)
             print(text, flush=True)
         failed |= bool(problems)

@@ -71,3 +71,41 @@ def test_exemptions_come_from_the_series_file(tmp_path):
     (tmp_path / "series").write_text("0001-raw-fix.patch\n# exempt: 0003-selftest.patch: "
                                      "adds the selftest\n0003-selftest.patch\n")
     assert seriescheck.exemptions(tmp_path) == {"selftest": "adds the selftest"}
+
+
+def test_ci_results_validate_and_carry_the_verdict(tmp_path):
+    """series check's nipa.json/kcidb.json rows: the patch checks, each
+    step's guest, and the problems as failed verdict rows."""
+    import datetime
+    from types import SimpleNamespace
+
+    import kcidb_io
+
+    from mip6kit import patchchecks, reports
+
+    patch = tmp_path / "0001-raw-fix.patch"
+    patch.write_text("x")
+    checks = [patchchecks.PatchChecks(1, patch, [
+        patchchecks.Check("build-i386", patchchecks.PASS, "0 new"),
+        patchchecks.Check("shellcheck", patchchecks.SKIP, "none"),
+        patchchecks.Check("fixes", patchchecks.FAIL, "malformed")])]
+    steps = _steps(GOOD)
+    job = SimpleNamespace(profile="lean", rundir=tmp_path)
+    builds, results = seriescheck.ci_results(job, checks, steps, ["fixes on patch 1: bad"])
+    assert [b.name for b in builds] == ["patch-1-checks", "step-0", "step-1", "step-2",
+                                        "step-3"]
+    checkout = reports.Checkout("linux-source-6.12", "6.12.118", [patch],
+                                datetime.datetime.now(datetime.UTC), "run-1")
+    doc = reports.kcidb(checkout, builds, results, reports.now())
+    kcidb_io.schema.LATEST.validate(doc)
+    nipa = reports.nipa(checkout, results, reports.now())["results"]
+    got = {(r["group"], r["test"]): r["result"] for r in nipa}
+    assert got[("mip6kit-patch-checks", "01-raw-fix-fixes")] == "fail"
+    assert got[("mip6kit-patch-checks", "01-raw-fix-build-i386")] == "pass"
+    assert got[("mip6kit-step-1", "t-raw")] == "pass"
+    assert got[("mip6kit-step-0", "t-raw")] == "fail"
+    assert got[("mip6kit-matrix", "problem-1")] == "fail"
+    assert ("mip6kit-matrix", "series") not in got
+    _, ok = seriescheck.ci_results(job, [], steps, [])
+    assert [(r.test, r.outcome) for r in ok if r.group == reports.MATRIX] == [
+        ("series", Outcome.PASSED)]
