@@ -95,16 +95,21 @@ def load_results(text: str | bytes) -> dict[str, TestResult]:
 
 @dataclass
 class GuestArgs:
-    """python -m mip6kit.verifier.guest [--test-timeout S] [--modules A,B] -- PYTEST_ARGS"""
+    """python -m mip6kit.verifier.guest [--test-timeout S] [--modules A,B] [--skip-modules C,D] -- PYTEST_ARGS"""
 
     test_timeout: float | None = None  # per test phase; None: no limit
     modules: list[str] = field(default_factory=list)  # test modules to collect; []: all
     pytest_args: list[str] = field(default_factory=list)
+    # test modules not to collect: names, not paths, because the guest's
+    # verifier is not where the host's is (vm/guestpy.py unpacks it)
+    skip_modules: list[str] = field(default_factory=list)
 
     def to_argv(self) -> list[str]:
         argv = [] if self.test_timeout is None else [f"--test-timeout={self.test_timeout:g}"]
         if self.modules:
             argv.append(f"--modules={','.join(self.modules)}")
+        if self.skip_modules:
+            argv.append(f"--skip-modules={','.join(self.skip_modules)}")
         return [*argv, "--", *self.pytest_args]
 
     @classmethod
@@ -116,11 +121,13 @@ class GuestArgs:
         p = argparse.ArgumentParser(prog="python -m mip6kit.verifier.guest",
                                     usage=cls.__doc__, add_help=False, allow_abbrev=False)
         p.add_argument("--test-timeout", type=_seconds, default=None)
-        p.add_argument("--modules", type=lambda s: [m for m in s.split(",") if m], default=[])
+        names = lambda s: [m for m in s.split(",") if m]  # noqa: E731
+        p.add_argument("--modules", type=names, default=[])
+        p.add_argument("--skip-modules", type=names, default=[])
         known, rest = p.parse_known_args(ours)
         if sep and rest:
             p.error(f"unknown option before --: {' '.join(rest)}")
-        return cls(known.test_timeout, known.modules, [*rest, *theirs])
+        return cls(known.test_timeout, known.modules, [*rest, *theirs], known.skip_modules)
 
 
 def _split(argv: list[str]) -> tuple[list[str], bool, list[str]]:

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Entry point inside the guest: run the suites, hand back results and dmesg.
 
-  python -m mip6kit.verifier.guest [--test-timeout=S] [--modules=A,B] -- [pytest args...]
+  python -m mip6kit.verifier.guest [--test-timeout=S] [--modules=A,B] [--skip-modules=C]
+                                   -- [pytest args...]
 
 Its command line, its environment and the files it hands back are the
 host<->guest contract (verifier/contract.py).
@@ -138,7 +139,8 @@ def run(out: Path, argv: list[str]) -> tuple[int, dict[str, bytes]]:
     opts = GuestArgs.parse(argv)
     here = Path(__file__).resolve().parent
     paths = [str(here / m) for m in opts.modules] or [str(here)]
-    args = [*paths, "-p", "mip6kit.verifier.ktap", "-p", "no:terminal",
+    args = [*paths, *(f"--ignore={here / m}" for m in opts.skip_modules),
+            "-p", "mip6kit.verifier.ktap", "-p", "no:terminal",
             "-p", "no:cacheprovider", f"--junitxml={out / 'junit.xml'}",
             f"--rootdir={here}", "-c", "/dev/null", *opts.pytest_args]
     plugins = [recorder] + ([PhaseTimeout(opts.test_timeout)]

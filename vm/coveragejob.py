@@ -31,7 +31,8 @@ def run(job: Job, spec: CoverageSpec) -> Exit:
         selftest = guestrun.stage_selftest(job)
         use_kvm = guestrun.decide_kvm(job, image, spec.guest.kvm)
         command = guestrun.verifier_command(pytest_args, spec.guest.test_timeout, modules,
-                                            selftest, guestrun.stage_helpers(job))
+                                            selftest, guestrun.stage_helpers(job),
+                                            guestrun.python_bundle(job))
         res = guestrun.verify(job, {"patched": image}, use_kvm, spec.guest.timeout,
                               command)["patched"]
     if job.runner.dry_run:

@@ -13,7 +13,7 @@ from pathlib import Path
 from mip6kit.verifier import cbuild, contract
 from mip6kit.verifier.contract import GuestArgs
 
-from . import boot, matrix, proc, resources, stage
+from . import boot, guestpy, matrix, proc, resources, stage
 from .errors import Exit, MipError
 from .job import Job
 
@@ -24,20 +24,29 @@ SELFTEST = "mip6_hao"  # the series' in-tree selftest: SELFTEST.sh and its helpe
 
 def verifier_command(pytest_args: list[str], test_timeout: float | None,
                      modules: list[str] | None = None,
-                     selftest: Path | None = None, helpers: Path | None = None) -> list[str]:
+                     selftest: Path | None = None, helpers: Path | None = None,
+                     python: Path | None = None) -> list[str]:
     """The guest's command; modules limits its collection to those test
     modules (the host's selection), none means the whole suite.  selftest
     is the staged series selftest; without it, its module is not run.
-    helpers is stage_helpers()'s directory."""
+    helpers is stage_helpers()'s directory; python is guestpy.bundle()'s
+    tar, which the guest unpacks into a tmpfs first (None: all from 9p)."""
     env = [f"{contract.ENV_HELPERS}={helpers}"] if helpers is not None else []
+    skip = []
     if selftest is not None:
         env.append(f"{contract.ENV_SELFTEST_DIR}={selftest}")
     else:
-        ignore = resources.verifier() / contract.SELFTEST_MODULE
-        pytest_args = [f"--ignore={ignore}", *pytest_args]
-    args = GuestArgs(test_timeout, list(modules or []), list(pytest_args))
-    return [*(["env", *env] if env else []), sys.executable, "-m", "mip6kit.verifier.guest",
+        skip.append(contract.SELFTEST_MODULE)
+    args = GuestArgs(test_timeout, list(modules or []), list(pytest_args), skip)
+    argv = [*(["env", *env] if env else []), sys.executable, "-m", "mip6kit.verifier.guest",
             *args.to_argv()]
+    return guestpy.bootstrap(python, argv) if python is not None else argv
+
+
+def python_bundle(job: Job) -> Path | None:
+    """The verifier's Python as one tar for the guest (vm/guestpy.py);
+    None in a dry run."""
+    return None if job.runner.dry_run else guestpy.bundle(job.cache)
 
 
 def stage_selftest(job: Job) -> Path | None:

@@ -83,7 +83,7 @@ def _verify(rec: runreport.Recorder, guest: GuestSpec, pytest_args: list[str],
                        "patched tree: drop --baseline-only (or use a series that adds it)")
     use_kvm = guestrun.decide_kvm(job, images[variants[0]], guest.kvm)
     command = guestrun.verifier_command(pytest_args, guest.test_timeout, modules,
-                                        selftest, helpers)
+                                        selftest, helpers, guestrun.python_bundle(job))
     return guestrun.verify(job, images, use_kvm, guest.timeout, command)
 
 

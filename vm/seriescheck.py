@@ -150,7 +150,8 @@ def check_base(job: Job, guest: GuestSpec,
         build_variant(job, "patched")  # the whole series, for its selftest
         selftest = guestrun.stage_selftest(job)
         command = guestrun.verifier_command([], guest.test_timeout, None, selftest,
-                                            guestrun.stage_helpers(job))
+                                            guestrun.stage_helpers(job),
+                                            guestrun.python_bundle(job))
         use_kvm = None
         for step in steps:
             sjob = _step_job(job, step.index)
