@@ -194,3 +194,21 @@ def test_boot_without_command_is_an_interactive_shell(tmp_path):
         if proc.poll() is None:
             proc.kill()
         os.close(main)
+
+
+def test_kvm_probe_recognises_a_kernel_that_starts(tmp_path):
+    """The probe's success signal on a real kernel: under TCG (which always
+    works) the lean kernel reaches its root-fs panic well within the probe's
+    timeout, so a KVM that cannot do as much in that time is declared hung."""
+    from mip6kit import boot
+    from mip6kit.cache import cache_root
+    from mip6kit.proc import Runner
+
+    images = sorted(cache_root().glob("work/*/src-baseline/.mip6kit-build-*/arch/x86/boot/"
+                                      "bzImage"), key=lambda p: p.stat().st_mtime)
+    if not images:
+        pytest.fail("no kernel built yet: run `mip6kit run` first")
+    start = time.monotonic()
+    assert boot._kvm_reaches_the_kernel(images[-1], tmp_path, Runner(), accel="tcg") is True
+    assert time.monotonic() - start < boot.KVM_PROBE_TIMEOUT / 2
+    assert "Kernel panic" in (tmp_path / "kvm-probe.log").read_text()
