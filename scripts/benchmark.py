@@ -32,21 +32,35 @@ ROOT = Path(__file__).resolve().parents[1]  # the checkout
 
 ONE_TEST = "test_mh_bu_cmsg_hao"
 
-# Where a verifier guest's time goes: printed by the guest, one "name: seconds" line each.
+# Where a verifier guest's time goes: printed by the guest, one "name: seconds"
+# line each, first with Python reading everything over the 9p root, then from
+# the tar of vm/guestpy.py unpacked into a tmpfs (what mip6kit runs do).
 GUEST_BREAKDOWN = r"""
 t() { date +%s.%N; }
+m() { label=$1; shift; s=$(t); "$@" >/dev/null 2>&1; echo "$label: $(echo "$(t) - $s" | bc)"; }
 echo "kernel boot until the command runs (/proc/uptime): $(cut -d' ' -f1 /proc/uptime)"
-s=$(t); "$PY" -c pass; echo "python start: $(echo "$(t) - $s" | bc)"
-for m in pytest pyroute2 mip6kit.verifier.test_hao_checksum; do
-  s=$(t); "$PY" -c "import $m"; echo "python -c 'import $m': $(echo "$(t) - $s" | bc)"
-done
 export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
-s=$(t); "$PY" -m pytest --collect-only -q -p no:cacheprovider -c /dev/null   --rootdir "$VERIFIER" "$VERIFIER" >/dev/null 2>&1
-echo "pytest collection of every suite: $(echo "$(t) - $s" | bc)"
-s=$(t); "$PY" -m pytest --collect-only -q -p no:cacheprovider -c /dev/null   --rootdir "$VERIFIER" "$VERIFIER/test_hao_checksum.py" >/dev/null 2>&1
-echo "pytest collection of test_hao_checksum.py alone: $(echo "$(t) - $s" | bc)"
-s=$(t); ip netns add bench; ip netns del bench; echo "ip netns add + del: $(echo "$(t) - $s" | bc)"
-"""
+for mode in 9p tmpfs; do
+  if [ $mode = tmpfs ]; then
+    m "[tmpfs] unpack the verifier's Python tar into a tmpfs" sh -c \
+      "mkdir -p /run/mip6kit-py && mount -t tmpfs none /run/mip6kit-py && tar -xf $TAR -C /run/mip6kit-py"
+    export PYTHONPATH=/run/mip6kit-py/site:/run/mip6kit-py/stdlib
+    VERIFIER=/run/mip6kit-py/site/mip6kit/verifier
+  fi
+  m "[$mode] python start" "$PY" -c pass
+  for mod in pytest pyroute2 mip6kit.verifier.test_hao_checksum; do
+    m "[$mode] python -c 'import $mod'" "$PY" -c "import $mod"
+  done
+  m "[$mode] python + pytest + pyroute2 + the module, one process" "$PY" -c \
+    "import pytest, pyroute2, mip6kit.verifier.test_hao_checksum"
+  m "[$mode] pytest collection of test_hao_checksum.py" "$PY" -m pytest --collect-only -q \
+    -p no:cacheprovider -c /dev/null --rootdir "$VERIFIER" "$VERIFIER/test_hao_checksum.py"
+  m "[$mode] the verifier on one test (collection and the call)" "$PY" -m \
+    mip6kit.verifier.guest --modules=test_hao_checksum.py --skip-modules=test_selftest.py \
+    -- -k ONE_TEST
+done
+m "ip netns add + del" sh -c "ip netns add bench && ip netns del bench"
+""".replace("ONE_TEST", ONE_TEST)
 
 
 class Bench:
@@ -93,7 +107,11 @@ class Bench:
     def guest_breakdown(self, *args: str) -> list[str]:
         """Boot once and time the pieces of a verifier run inside the guest."""
         py = str(self.checkout / ".venv/bin/python3")
-        script = f"PY={py}; VERIFIER={self.checkout / 'verifier'}\n" + GUEST_BREAKDOWN
+        tar = subprocess.run([py, "-c", "from mip6kit import guestpy; from mip6kit.cache import "
+                              "cache_root; print(guestpy.bundle(cache_root()))"],
+                             env=self.env, capture_output=True, text=True, check=True)
+        script = (f"PY={py}; VERIFIER={self.checkout / 'verifier'}; "
+                  f"TAR={tar.stdout.strip()}\n" + GUEST_BREAKDOWN)
         res = subprocess.run(self.mip6kit("boot", *args, "--no-kvm", "--", "sh", "-c", script),
                              env=self.env, capture_output=True, text=True)
         lines = [ln for ln in res.stdout.splitlines() if ": " in ln]
