@@ -5,8 +5,8 @@
 # lean config with the series' code as modules, vm/profiles/modules.config)
 # on the tests whose verdict depends on it (scripts/modules-smoke.k: the
 # module loads, rule 4 with IPV6_MIP6=m, xfrm_compat as a module, the raw
-# and UDP checksums with mip6.ko).  CI runs it on 6.12 (scripts/test.sh);
-# this shows both bases.  Appends each matrix and its time to OUT.
+# and UDP checksums with mip6.ko): two kernel builds per base, so it is a
+# campaign, not part of CI (its cold builds would take CI past its budget).  Appends each matrix and its time to OUT.
 #
 #   scripts/modules-matrix.sh [OUT [BASES]]
 #   defaults: scripts/modules-matrix-results.txt, bases "6.12 6.1"

@@ -5,6 +5,7 @@
 # bases, the build dependencies, qemu, udev (virtme-ng finds its virtio
 # serial ports through udev rules), then a Python venv in .venv with
 # mip6kit installed in editable mode.  Idempotent; safe to rerun.
+# --extra adds clang and sparse for `mip6kit series check`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,16 @@ PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod rsync patch perl
 	ccache qemu-system-x86 udev iproute2 python3-venv strace quilt
 	tcpdump socat ethtool iptables nftables iputils-ping lcov gcc-multilib
-	shellcheck sparse clang yamllint
+	shellcheck yamllint
 )
+# --extra: what only `mip6kit series check`'s object builds need (clang and
+# sparse, about 400 MB), not CI (README, Upstream checks)
+if [ "${1:-}" = "--extra" ]; then
+	PKGS+=(clang sparse)
+elif [ $# -gt 0 ]; then
+	echo "usage: scripts/setup.sh [--extra]" >&2
+	exit 2
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The whole test suite: lint, the baseline-versus-patched matrix on both
-# bases (real kernels under virtme-ng), the modular kernels, a smoke of the
-# upstream selftests,
+# bases (real kernels under virtme-ng), a smoke of the upstream selftests,
+# netdev's build-free per-patch checks,
 # a coverage smoke, then the host tests (unit tests and the real-guest
 # boot tests).  Run scripts/setup.sh first.
 set -euo pipefail
@@ -12,11 +12,6 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/mip6kit run --base 6.12
 .venv/bin/mip6kit run --base 6.1
-# the series as distributions build it: its code as modules, modpost checks
-# every symbol they use, the guest loads them, and the tests whose verdict
-# depends on it (IPV6_MIP6=m: rule 4) run baseline versus patched (two
-# more builds; the second shares the first's ccache; README, For packagers)
-.venv/bin/mip6kit run --base 6.12 --profile modules -k "$(cat scripts/modules-smoke.k)"
 # upstream selftests smoke on the lean kernels just built (no extra build);
 # the full set is `mip6kit selftests` (selftests profile), see the README
 .venv/bin/mip6kit selftests --base 6.12 --smoke --profile lean --repeat 1

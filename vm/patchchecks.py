@@ -386,6 +386,10 @@ def check_patch(tree: Tree, k: int, cover: str | None, known: dict[str, str],
     docs = sorted(p for p in paths if p.endswith((".c", ".h")) and not p.startswith("tools/"))
     shells = sorted(p for p in paths if p.endswith(".sh"))
     have_sc = shutil.which("shellcheck") is not None
+    missing = {name: tool for name, tool in [*((f"build-{tc.name}", tc.cc) for tc in TOOLCHAINS),
+                                             ("sparse", "sparse")]
+               if name in only and shutil.which(tool) is None}
+    only = tuple(n for n in only if n not in missing)
     toolchains = [tc for tc in TOOLCHAINS if f"build-{tc.name}" in only]
     log.info("patch checks %s: patch %d of %d %s", job.tree.label, k, len(job.patches),
              series.slug(patch))
@@ -405,6 +409,8 @@ def check_patch(tree: Tree, k: int, cover: str | None, known: dict[str, str],
     what = {"kdoc": ".c or .h file", "shellcheck": "shell script"}
     checks = [_compare(name, before[name], after[name], logdir / f"{name}.txt",
                        what.get(name, "object")) for name in after]
+    checks += [Check(name, FAIL, f"{tool} is not installed: run scripts/setup.sh --extra")
+               for name, tool in missing.items()]
     if "kdoc" in only and not docs:
         checks.append(Check("kdoc", SKIP, "no .c or .h file in this patch"))
     if "shellcheck" in only and not have_sc:
