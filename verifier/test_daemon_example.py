@@ -21,6 +21,7 @@ from .xfrm import HAO, accept_ro
 
 
 @pytest.mark.patch(patchnames.HOA)
+@pytest.mark.patch(patchnames.EGRESS)  # each BU by its link: IPV6_PKTINFO's ifindex
 def test_the_c_example_sends_a_bu_per_coa_by_its_link(mcoa):
     example = cbuild.helper("hoaddr_example")
     accept_ro(mcoa.ha, HAO, NH_MH)
