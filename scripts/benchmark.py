@@ -112,8 +112,16 @@ class Bench:
                              env=self.env, capture_output=True, text=True, check=True)
         script = (f"PY={py}; VERIFIER={self.checkout / 'verifier'}; "
                   f"TAR={tar.stdout.strip()}\n" + GUEST_BREAKDOWN)
-        res = subprocess.run(self.mip6kit("boot", *args, "--no-kvm", "--", "sh", "-c", script),
-                             env=self.env, capture_output=True, text=True)
+        # a file, not sh -c: vng passes the command on the kernel command line,
+        # which this script would overflow (2048 bytes on x86)
+        with tempfile.NamedTemporaryFile("w", prefix="mip6kit-bench-", suffix=".sh") as f:
+            f.write(script)
+            f.flush()
+            res = subprocess.run(self.mip6kit("boot", *args, "--no-kvm", "--", "sh", f.name),
+                                 env=self.env, capture_output=True, text=True)
+        if res.returncode != 0:
+            print(f"guest breakdown: boot exited {res.returncode}: {res.stderr[-1500:]}",
+                  file=sys.stderr)
         lines = [ln for ln in res.stdout.splitlines() if ": " in ln]
         for ln in lines:
             print(f"  guest: {ln}", flush=True)
