@@ -134,7 +134,20 @@ def bundle(cache: Path) -> Path:
     tmp.replace(tar)
     log.info("guest Python: %s (%d files, %.1f MB)", tar.name, len(arcs),
              tar.stat().st_size / 1e6)
+    prune(tar.parent)
     return tar
+
+
+KEEP = 3  # tars (and probes) kept: each edit of the verifier makes a new one
+
+
+def prune(folder: Path) -> None:
+    """Drop all but the KEEP newest tars and probes (a run that still uses
+    an older tar has it open, or unpacked in its guest, already)."""
+    for pattern in ("py-*.tar", "probe-*.json"):
+        old = sorted(folder.glob(pattern), key=lambda f: f.stat().st_mtime)[:-KEEP]
+        for f in old:
+            f.unlink(missing_ok=True)
 
 
 def bootstrap(tar: Path, argv: list[str]) -> list[str]:

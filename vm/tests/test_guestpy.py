@@ -57,3 +57,13 @@ def test_bootstrap_unpacks_into_a_tmpfs_then_runs_the_command():
                                                      "-m", "x"]
     assert "mount -t tmpfs" in argv[2] and "tar -xf /c/py-1.tar" in argv[2]
     assert 'exec "$@"' in argv[2]
+
+
+def test_old_tars_are_pruned(tmp_path):
+    for i in range(5):
+        f = tmp_path / f"py-{i}.tar"
+        f.write_text("x")
+        os.utime(f, (1000 + i, 1000 + i))
+    guestpy.prune(tmp_path)
+    assert sorted(f.name for f in tmp_path.glob("py-*.tar")) == ["py-2.tar", "py-3.tar",
+                                                                  "py-4.tar"]
