@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mip6kit import boot
+from mip6kit import boot, guestpy
 from mip6kit.cache import cache_root
 from mip6kit.tree import DEBIAN_BASES, DEFAULT_BASE
 
@@ -42,10 +42,9 @@ echo "kernel boot until the command runs (/proc/uptime): $(cut -d' ' -f1 /proc/u
 export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
 for mode in 9p tmpfs; do
   if [ $mode = tmpfs ]; then
-    m "[tmpfs] unpack the verifier's Python tar into a tmpfs" sh -c \
-      "mkdir -p /run/mip6kit-py && mount -t tmpfs none /run/mip6kit-py && tar -xf $TAR -C /run/mip6kit-py"
-    export PYTHONPATH=/run/mip6kit-py/site:/run/mip6kit-py/stdlib
-    VERIFIER=/run/mip6kit-py/site/mip6kit/verifier
+    m "[tmpfs] unpack the verifier's Python tar into a tmpfs" sh -c "UNPACK"
+    export PYTHONPATH=GUEST_PATH
+    VERIFIER=GUEST_VERIFIER
   fi
   m "[$mode] python start" "$PY" -c pass
   for mod in pytest pyroute2 mip6kit.verifier.test_hao_checksum; do
@@ -60,7 +59,9 @@ for mode in 9p tmpfs; do
     -- -k ONE_TEST
 done
 m "ip netns add + del" sh -c "ip netns add bench && ip netns del bench"
-""".replace("ONE_TEST", ONE_TEST)
+""".replace("ONE_TEST", ONE_TEST).replace("UNPACK", guestpy.unpack("$TAR")).replace(
+    "GUEST_PATH", guestpy.PYTHONPATH).replace(
+    "GUEST_VERIFIER", f"{guestpy.GUEST_ROOT}/{guestpy.SITE}/mip6kit/verifier")
 
 
 class Bench:

@@ -150,10 +150,17 @@ def prune(folder: Path) -> None:
             f.unlink(missing_ok=True)
 
 
+PYTHONPATH = f"{GUEST_ROOT}/{SITE}:{GUEST_ROOT}/{STDLIB}"  # the guest's, after unpack()
+
+
+def unpack(tar: str) -> str:
+    """The guest's shell command that unpacks tar into a new tmpfs."""
+    return (f"mkdir -p {GUEST_ROOT} && mount -t tmpfs -o mode=0755 mip6kit-py {GUEST_ROOT} "
+            f"&& tar -xf {tar} -C {GUEST_ROOT}")
+
+
 def bootstrap(tar: Path, argv: list[str]) -> list[str]:
     """The guest command that unpacks tar into a tmpfs and runs argv (a
     python -m ... command line) with the tmpfs first on Python's path."""
-    path = f"{GUEST_ROOT}/{SITE}:{GUEST_ROOT}/{STDLIB}"
-    script = (f"mkdir -p {GUEST_ROOT} && mount -t tmpfs -o mode=0755 mip6kit-py {GUEST_ROOT} "
-              f"&& tar -xf {tar} -C {GUEST_ROOT} && PYTHONPATH={path} exec \"$@\"")
+    script = f"{unpack(str(tar))} && PYTHONPATH={PYTHONPATH} exec \"$@\""
     return ["sh", "-c", script, "mip6kit-py", *argv]

@@ -40,7 +40,6 @@ from pathlib import Path
 from . import build, resources, scratch, series
 from .errors import Exit, MipError
 from .job import Job
-from .proc import Runner
 
 log = logging.getLogger(__name__)
 
@@ -249,8 +248,22 @@ class Tree:
         self.src = job.workdir / "src-static"
         self.state = -1
         self.memo: dict[tuple, list[str]] = {}
+        self._kdoc: Callable[[str], list[str]] | None = None
         self.env, ccache_vars = build.make_env(job.cache, job.workdir)
         self.ccache = any(v.startswith("CC=ccache") for v in ccache_vars)
+
+    def kdoc_argv(self) -> Callable[[str], list[str]]:
+        """scripts/kernel-doc -none, with -Wall where this tree's kernel-doc
+        takes it (NIPA runs it so; 6.1's says "Argument unknown!"); probed
+        once per tree."""
+        if self._kdoc is None:
+            script = str(self.src / "scripts/kernel-doc")
+            probe = self.runner.run(["perl", script, "-Wall", "-none",
+                                     str(self.src / "include/linux/kernel.h")],
+                                    capture=True, check=False)
+            strict = ["-Wall"] if probe.returncode == 0 else []
+            self._kdoc = lambda f: ["perl", script, *strict, "-none", str(self.src / f)]
+        return self._kdoc
 
     def goto(self, state: int) -> None:
         if state != self.state:
@@ -359,15 +372,6 @@ def _compare(name: str, before: dict, after: dict, logfile: Path, what: str) -> 
     return Check(name, PASS, f"0 new{where}" + (f" ({total} old)" if total else ""), logfile)
 
 
-def _kdoc_argv(src: Path, runner: Runner) -> Callable[[str], list[str]]:
-    """scripts/kernel-doc -none, with -Wall where this tree's kernel-doc
-    takes it (NIPA runs it so; older trees' kernel-doc does not know it)."""
-    probe = runner.run(["perl", str(src / "scripts/kernel-doc"), "-Wall", "-none",
-                        str(src / "include/linux/kernel.h")], capture=True, check=False)
-    strict = ["-Wall"] if probe.returncode == 0 else []  # 6.1's: "Argument unknown!"
-    return lambda f: ["perl", str(src / "scripts/kernel-doc"), *strict, "-none", str(src / f)]
-
-
 def _shellcheck_argv(f: str) -> list[str]:
     return ["shellcheck", "-x", "-f", "gcc", Path(f).name]  # run in the script's dir
 
@@ -400,7 +404,7 @@ def check_patch(tree: Tree, k: int, cover: str | None, known: dict[str, str],
         if "sparse" in only:
             out["sparse"] = tree.compile(TOOLCHAINS[0], objs, sparse=True)
         if "kdoc" in only and docs:
-            out["kdoc"] = tree.tool("kdoc", _kdoc_argv(tree.src, runner), docs)
+            out["kdoc"] = tree.tool("kdoc", tree.kdoc_argv(), docs)
         if "shellcheck" in only and have_sc:
             out["shellcheck"] = tree.tool("shellcheck", _shellcheck_argv, shells)
         return out

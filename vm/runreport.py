@@ -17,6 +17,7 @@ failed result of its own, named after that test or script, or "console".
 """
 
 import contextlib
+import datetime
 import json
 import logging
 import time
@@ -60,19 +61,24 @@ class Recorder:
         return image
 
     def write(self) -> None:
-        job = self.job
-        if job.runner.dry_run:
+        if self.job.runner.dry_run:
             return
-        checkout = reports.Checkout(job.tree.origin.name, job.tree.version, list(job.patches),
-                                    self.start, job.rundir.name)
         known = [r for r in self.results if r.build is None or r.build in self.builds]
-        try:
-            nipa, kcidb = reports.write(job.rundir, checkout, list(self.builds.values()),
-                                        known)
-        except (OSError, ValueError) as e:  # never hide the command's own outcome
-            log.error("cannot write the CI reports into %s: %s", job.rundir, e)
-            return
-        log.info("CI reports: %s, %s", nipa, kcidb)
+        write(self.job, self.start, list(self.builds.values()), known)
+
+
+def write(job: Job, start: datetime.datetime, builds: list[reports.Build],
+          results: list[reports.Result]) -> None:
+    """nipa.json and kcidb.json of job's run; a failure to write them is
+    logged, never raised: it must not hide the command's own outcome."""
+    checkout = reports.Checkout(job.tree.origin.name, job.tree.version, list(job.patches),
+                                start, job.rundir.name)
+    try:
+        nipa, kcidb = reports.write(job.rundir, checkout, builds, results)
+    except (OSError, ValueError) as e:
+        log.error("cannot write the CI reports into %s: %s", job.rundir, e)
+        return
+    log.info("CI reports: %s, %s", nipa, kcidb)
 
 
 @contextlib.contextmanager

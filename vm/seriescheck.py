@@ -207,18 +207,6 @@ def ci_results(job: Job, checks: list[patchchecks.PatchChecks], steps: list[Step
     return builds, results
 
 
-def _write_reports(job: Job, start, checks, steps, problems) -> None:
-    builds, results = ci_results(job, checks, steps, problems)
-    checkout = reports.Checkout(job.tree.origin.name, job.tree.version, list(job.patches),
-                                start, job.rundir.name)
-    try:
-        paths = reports.write(job.rundir, checkout, builds, results)
-    except (OSError, ValueError) as e:  # never hide the check's own outcome
-        log.error("cannot write the CI reports into %s: %s", job.rundir, e)
-        return
-    log.info("CI reports: %s, %s", *paths)
-
-
 def run(spec: SeriesCheckSpec, cache: Path, runner: Runner) -> Exit:
     """Check each base in turn, each with its own run directory and run.log:
     the per-patch checks first (minutes), then the guest steps.  Each run
@@ -246,7 +234,7 @@ def run(spec: SeriesCheckSpec, cache: Path, runner: Runner) -> Exit:
                 problems.append(f"stopped: {e}")
                 raise
             finally:
-                _write_reports(job, begin, checks, steps, problems)
+                runreport.write(job, begin, *ci_results(job, checks, steps, problems))
             (job.rundir / "series-check.txt").write_text(text)
             print(text, flush=True)
         failed |= bool(problems)
